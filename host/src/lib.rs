@@ -1,0 +1,17 @@
+//! naas: Network-as-a-Service on Kubernetes with WebAssembly plugins.
+//!
+//! One concern per module: [`runtime`] runs plugins in a sandbox,
+//! [`pipeline`] is the one validate → expand → render path every caller uses,
+//! [`manifest`] and [`inventory`] read the CLI's inputs, [`template`] renders
+//! plugin templates on the host, and [`cli`] is the command line.
+
+pub mod cli;
+pub mod conformance;
+pub mod digest;
+pub mod inventory;
+pub mod manifest;
+pub mod oci;
+pub mod pipeline;
+pub mod runtime;
+pub mod scaffold;
+pub mod template;

@@ -1,0 +1,35 @@
+//! The `naas` binary: wiring only; everything lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use naas::cli::{Cli, run};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    naas::oci::install_crypto_provider();
+    let cli = Cli::parse();
+    let default = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("NAAS_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    match run(&cli, &mut out, &mut err).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // Every error message carries its own context (file, plugin,
+            // service); per-service errors were printed as they happened.
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! The one evaluation pipeline (validate → expand → validate → render) shared by the CLI, the operator and admission.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use crate::runtime::{self, Context, DeviceConfig, Plugin, Service, Violation};
+
+/// Where in the pipeline a service was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// `validate` on the service as submitted.
+    Validate,
+    /// `expand`.
+    Expand,
+    /// `validate` on the expanded service.
+    ValidateExpanded,
+    /// `render`.
+    Render,
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Stage::Validate => "validate",
+            Stage::Expand => "expand",
+            Stage::ValidateExpanded => "validate after expand",
+            Stage::Render => "render",
+        })
+    }
+}
+
+/// Why a service could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The plugin does not handle this kind.
+    #[error(
+        "{service}: plugin {plugin} does not handle {api_version} {kind}; it handles {handled}"
+    )]
+    UnsupportedKind {
+        /// `Kind namespace/name`.
+        service: String,
+        /// The plugin.
+        plugin: String,
+        /// The service's apiVersion.
+        api_version: String,
+        /// The service's kind.
+        kind: String,
+        /// What the plugin handles, comma-separated.
+        handled: String,
+    },
+    /// The plugin refused the service: a user error, with every violation.
+    #[error("{service} is invalid ({stage}):{}", list(.violations))]
+    Invalid {
+        /// `Kind namespace/name`.
+        service: String,
+        /// Where it was refused.
+        stage: Stage,
+        /// Every violation, each naming its field.
+        violations: Vec<Violation>,
+    },
+    /// The plugin failed (trap, timeout, memory...): not the user's fault.
+    #[error("{service}: {source}")]
+    Plugin {
+        /// `Kind namespace/name`.
+        service: String,
+        /// The runtime error.
+        source: runtime::Error,
+    },
+    /// The plugin answered something the contract forbids.
+    #[error("{service}: plugin {plugin} broke the plugin contract in {stage}: {detail}")]
+    Contract {
+        /// `Kind namespace/name`.
+        service: String,
+        /// The plugin.
+        plugin: String,
+        /// The export that misbehaved.
+        stage: Stage,
+        /// What it did wrong.
+        detail: String,
+    },
+}
+
+impl PipelineError {
+    /// The violations, when the service itself was refused.
+    #[must_use]
+    pub fn violations(&self) -> Option<&[Violation]> {
+        match self {
+            PipelineError::Invalid { violations, .. } => Some(violations),
+            _ => None,
+        }
+    }
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations.iter().map(|v| format!("\n  {v}")).collect()
+}
+
+/// A service after the pipeline: expanded, with its per-device configuration.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The service with its expanded `spec`.
+    pub service: Service,
+    /// One configuration per device the service touches, sorted by device.
+    pub configs: Vec<DeviceConfig>,
+}
+
+/// `Kind namespace/name`, the way errors name a service.
+#[must_use]
+pub fn service_id(s: &Service) -> String {
+    format!("{} {}/{}", s.kind, s.namespace, s.name)
+}
+
+/// Runs validate → expand → validate → render for one service in one fresh
+/// sandbox.
+///
+/// # Guarantees
+/// Either every stage succeeds, or nothing is returned but the error. Rendered
+/// configs only name devices of `context` (the tenant's devices), at most once.
+///
+/// # Errors
+/// [`PipelineError::Invalid`] when the plugin refuses the service; other
+/// variants when the plugin fails or breaks the contract.
+pub fn evaluate(
+    plugin: &Plugin,
+    service: &Service,
+    context: &Context,
+) -> Result<Evaluation, PipelineError> {
+    let id = service_id(service);
+    check_kind(plugin, service, &id)?;
+    let runtime_err = |source| PipelineError::Plugin {
+        service: id.clone(),
+        source,
+    };
+    let invalid = |stage, violations| PipelineError::Invalid {
+        service: id.clone(),
+        stage,
+        violations,
+    };
+    let contract = |stage, detail: String| PipelineError::Contract {
+        service: id.clone(),
+        plugin: plugin.name().to_string(),
+        stage,
+        detail,
+    };
+    let mut session = plugin.session().map_err(runtime_err)?;
+
+    session
+        .validate(service, context)
+        .map_err(runtime_err)?
+        .map_err(|v| invalid(Stage::Validate, v))?;
+
+    let spec = session
+        .expand(service, context)
+        .map_err(runtime_err)?
+        .map_err(|v| invalid(Stage::Expand, v))?;
+    match serde_json::from_str::<serde_json::Value>(&spec) {
+        Ok(serde_json::Value::Object(_)) => {}
+        _ => {
+            return Err(contract(
+                Stage::Expand,
+                "the expanded spec is not a JSON object".into(),
+            ));
+        }
+    }
+    let expanded = Service {
+        spec,
+        ..service.clone()
+    };
+
+    session
+        .validate(&expanded, context)
+        .map_err(runtime_err)?
+        .map_err(|v| invalid(Stage::ValidateExpanded, v))?;
+
+    let mut configs = session
+        .render(&expanded, context)
+        .map_err(runtime_err)?
+        .map_err(|v| invalid(Stage::Render, v))?;
+    let granted: BTreeSet<&str> = context.devices.iter().map(|d| d.name.as_str()).collect();
+    let mut seen = BTreeSet::new();
+    for c in &configs {
+        if !granted.contains(c.device.as_str()) {
+            return Err(contract(
+                Stage::Render,
+                format!(
+                    "it rendered config for device {}, which is not granted to tenant {}",
+                    c.device, context.tenant
+                ),
+            ));
+        }
+        if !seen.insert(c.device.as_str()) {
+            return Err(contract(
+                Stage::Render,
+                format!("it rendered two configs for device {}", c.device),
+            ));
+        }
+    }
+    configs.sort_by(|a, b| a.device.cmp(&b.device));
+    Ok(Evaluation {
+        service: expanded,
+        configs,
+    })
+}
+
+fn check_kind(plugin: &Plugin, service: &Service, id: &str) -> Result<(), PipelineError> {
+    let kinds = &plugin.info().kinds;
+    let handled = kinds.iter().any(|k| {
+        k.kind == service.kind && service.api_version == format!("{}/{}", k.group, k.version)
+    });
+    if handled {
+        return Ok(());
+    }
+    Err(PipelineError::UnsupportedKind {
+        service: id.to_string(),
+        plugin: plugin.name().to_string(),
+        api_version: service.api_version.clone(),
+        kind: service.kind.clone(),
+        handled: kinds
+            .iter()
+            .map(|k| format!("{}/{} {}", k.group, k.version, k.kind))
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}

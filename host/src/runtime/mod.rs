@@ -1,0 +1,323 @@
+//! The sandboxed Wasm runtime: one Engine, compiled components cached by digest, a fresh Store per evaluation.
+
+mod bindings;
+mod cache;
+mod error;
+mod plugin;
+mod state;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+pub use bindings::{
+    ConfigFormat, Context, Device, DeviceConfig, LogLevel, PluginInfo, Service, ServiceKind,
+    Violation,
+};
+pub use cache::{ArtifactCache, LoadOutcome};
+pub use error::{Error, RuntimeResult};
+pub use plugin::{Plugin, Session};
+
+use crate::digest::Digest;
+use state::State;
+
+/// How often the epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// The largest memory limit a plugin may be given.
+pub const MAX_MEMORY_LIMIT: usize = 1 << 30;
+
+/// Per-plugin sandbox limits, applied to every call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock budget of one call (validate, expand, render...).
+    pub timeout: Duration,
+    /// Largest linear memory the plugin may grow to, in bytes.
+    pub memory_bytes: usize,
+    /// Most bytes one call may return (and one template rendering may produce).
+    pub max_output_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(1),
+            memory_bytes: 64 << 20,
+            max_output_bytes: 4 << 20,
+        }
+    }
+}
+
+impl Limits {
+    fn check(&self) -> RuntimeResult<()> {
+        if self.memory_bytes > MAX_MEMORY_LIMIT || self.memory_bytes < (1 << 20) {
+            return Err(Error::Engine(format!(
+                "memory limit {} bytes is outside 1 MiB..={} MiB",
+                self.memory_bytes,
+                MAX_MEMORY_LIMIT >> 20
+            )));
+        }
+        if self.timeout < EPOCH_TICK {
+            return Err(Error::Engine(format!(
+                "timeout {:?} is shorter than the epoch tick {EPOCH_TICK:?}",
+                self.timeout
+            )));
+        }
+        Ok(())
+    }
+
+    /// The epoch deadline, in ticks, for one call.
+    fn ticks(&self) -> u64 {
+        let ticks = self.timeout.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+        u64::try_from(ticks).unwrap_or(u64::MAX)
+    }
+}
+
+/// Where and how the runtime works.
+#[derive(Debug, Clone, Default)]
+pub struct RuntimeConfig {
+    /// Directory of compiled artifacts; `None` compiles in memory every time.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The Wasm runtime: one [`Engine`] (pooling allocator, epoch interruption),
+/// one linker granting WASI-with-nothing plus the `host` imports, the
+/// compiled-artifact cache, and the pre-instantiated plugins by digest.
+///
+/// # Guarantees
+/// A component is compiled at most once per digest for the life of the
+/// runtime, and at most once per digest and engine version with a cache
+/// directory. Every evaluation gets a fresh Store.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<State>,
+    cache: Option<ArtifactCache>,
+    loaded: Mutex<HashMap<Digest, bindings::PluginPre<State>>>,
+    _ticker: EpochTicker,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Builds the engine and linker and starts the epoch ticker.
+    ///
+    /// # Errors
+    /// When the engine cannot be configured or the cache directory created.
+    pub fn new(config: &RuntimeConfig) -> RuntimeResult<Self> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.max_memory_size(MAX_MEMORY_LIMIT)
+            .total_component_instances(1000)
+            .total_memories(1000)
+            .total_tables(1000)
+            .table_elements(100_000)
+            // Reused pool slots keep their first pages resident and are reset
+            // with memset (only the touched pages, where the kernel supports
+            // PAGEMAP_SCAN), so a fresh Store does not page-fault its heap in
+            // again: instantiation + one call costs tens of µs, not hundreds.
+            .linear_memory_keep_resident(4 << 20)
+            .table_keep_resident(64 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto);
+        let mut cfg = Config::new();
+        cfg.wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&cfg).map_err(|e| Error::Engine(format!("{e:#}")))?;
+        let mut linker = Linker::new(&engine);
+        // WASI is linked so that components built by componentize-py or jco
+        // (which import wasi:*) load, but each Store's WasiCtx grants nothing.
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| Error::Engine(format!("cannot link WASI: {e:#}")))?;
+        bindings::naas::plugin::host::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
+            .map_err(|e| Error::Engine(format!("cannot link host imports: {e:#}")))?;
+        let cache = config
+            .cache_dir
+            .as_ref()
+            .map(ArtifactCache::open)
+            .transpose()?;
+        let ticker = EpochTicker::start(&engine)
+            .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Self {
+            engine,
+            linker,
+            cache,
+            loaded: Mutex::new(HashMap::new()),
+            _ticker: ticker,
+        })
+    }
+
+    /// The engine, for callers that measure or precompile.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The compiled-artifact cache, if any.
+    #[must_use]
+    pub fn cache(&self) -> Option<&ArtifactCache> {
+        self.cache.as_ref()
+    }
+
+    /// Loads a plugin from a component file.
+    ///
+    /// # Errors
+    /// See [`Runtime::load_bytes`]; also when the file cannot be read.
+    pub fn load_file(&self, path: &Path, limits: Limits) -> RuntimeResult<Plugin> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        self.load_bytes(&path.display().to_string(), &bytes, limits)
+    }
+
+    /// Loads a plugin from component bytes: checks it is a component,
+    /// compiles it (or loads it from the cache), links it against the host
+    /// and calls `describe`.
+    ///
+    /// # Errors
+    /// Not a component, compile failure, a missing import or export (wrong
+    /// world, ungranted capability), or an invalid `describe`.
+    pub fn load_bytes(&self, name: &str, bytes: &[u8], limits: Limits) -> RuntimeResult<Plugin> {
+        self.load_verified(name, bytes, Digest::of(bytes), limits)
+    }
+
+    /// Like [`Runtime::load_bytes`], for bytes whose sha256 the caller has
+    /// already verified (the OCI fetcher does), so that they are not hashed
+    /// twice.
+    ///
+    /// The caller guarantees `digest == Digest::of(bytes)`: the compiled
+    /// cache is keyed by it, so a wrong digest would file (or find) the
+    /// wrong compiled artifact.
+    ///
+    /// # Errors
+    /// As [`Runtime::load_bytes`].
+    pub fn load_verified(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        digest: Digest,
+        limits: Limits,
+    ) -> RuntimeResult<Plugin> {
+        limits.check()?;
+        let (pre, outcome) = self.pre_for(name, &digest, bytes)?;
+        Plugin::new(name, digest, pre, outcome, limits)
+    }
+
+    fn pre_for(
+        &self,
+        name: &str,
+        digest: &Digest,
+        bytes: &[u8],
+    ) -> RuntimeResult<(bindings::PluginPre<State>, LoadOutcome)> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(pre) = loaded.get(digest) {
+            return Ok((pre.clone(), LoadOutcome::FromCache));
+        }
+        check_component_header(name, bytes)?;
+        let (component, outcome) = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, name, digest, bytes)?,
+            None => {
+                let artifact = compile(&self.engine, name, bytes)?;
+                // SAFETY: produced just now by this engine.
+                let c =
+                    unsafe { wasmtime::component::Component::deserialize(&self.engine, &artifact) }
+                        .map_err(|e| Error::Compile {
+                            plugin: name.to_string(),
+                            detail: format!("{e:#}"),
+                        })?;
+                (c, LoadOutcome::Compiled)
+            }
+        };
+        let link = |e: wasmtime::Error| Error::Link {
+            plugin: name.to_string(),
+            detail: format!("{e:#}"),
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            Error::Link {
+                plugin: name.to_string(),
+                detail: format!(
+                    "{e:#}; a plugin may import only naas:plugin/host and wasi:* (which grants nothing)"
+                ),
+            }
+        })?;
+        let pre = bindings::PluginPre::new(instance_pre).map_err(|e| {
+            link(e.context("the component does not implement the world naas:plugin/plugin@0.1.0"))
+        })?;
+        loaded.insert(digest.clone(), pre.clone());
+        Ok((pre, outcome))
+    }
+}
+
+/// Compiles component bytes into a serialized artifact for `engine`.
+fn compile(engine: &Engine, plugin: &str, bytes: &[u8]) -> RuntimeResult<Vec<u8>> {
+    let started = std::time::Instant::now();
+    let artifact = engine
+        .precompile_component(bytes)
+        .map_err(|e| Error::Compile {
+            plugin: plugin.to_string(),
+            detail: format!("{e:#}"),
+        })?;
+    tracing::info!(plugin, elapsed = ?started.elapsed(), "compiled plugin");
+    Ok(artifact)
+}
+
+/// Refuses anything that is not a Wasm component, with a hint for core modules.
+fn check_component_header(plugin: &str, bytes: &[u8]) -> RuntimeResult<()> {
+    let err = |reason: &str| {
+        Err(Error::NotAComponent {
+            plugin: plugin.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return err("the file does not start with the Wasm magic bytes (\\0asm)");
+    }
+    match (bytes[6], bytes[7]) {
+        (1, 0) => Ok(()),
+        (0, 0) => err(
+            "it is a core Wasm module; build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)",
+        ),
+        _ => err("unknown Wasm encoding layer"),
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
+/// so that every Store's epoch deadline is measured in wall-clock time.
+/// Stops when dropped.
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.weak(), stop.clone());
+        std::thread::Builder::new()
+            .name("naas-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    match engine.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => break,
+                    }
+                }
+            })?;
+        Ok(Self { stop })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

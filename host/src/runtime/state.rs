@@ -1,0 +1,154 @@
+//! Per-evaluation Store state: the empty WASI context, the memory limiter and the host imports.
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::{LogLevel, naas::plugin::host::Host};
+use crate::template::Templates;
+
+/// Longest log message kept from a plugin; the rest is cut.
+pub const MAX_LOG_MESSAGE: usize = 4096;
+/// Log lines one evaluation may write; later ones are dropped.
+pub const MAX_LOG_LINES: u32 = 256;
+/// Bytes of a plugin's stderr kept to explain a crash (e.g. a Rust panic message).
+const STDERR_CAPACITY: usize = 8192;
+
+/// Caps linear-memory growth and remembers whether the cap was hit, so a
+/// failed call can be reported as "memory limit" rather than a generic trap.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    limit: usize,
+    pub(crate) hit: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.limit {
+            self.hit = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; a million is far beyond any plugin.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// Everything one Store owns. Built fresh for every evaluation, dropped after.
+pub(crate) struct State {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) limiter: MemoryLimiter,
+    stderr: MemoryOutputPipe,
+    templates: Arc<Templates>,
+    plugin: Arc<str>,
+    log_lines: u32,
+}
+
+impl State {
+    /// A state granting nothing: no files, env, args, network; stdout dropped,
+    /// stderr kept (bounded) to explain crashes. Clocks and random work.
+    pub(crate) fn new(plugin: Arc<str>, templates: Arc<Templates>, memory_limit: usize) -> Self {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        let wasi = WasiCtx::builder()
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter {
+                limit: memory_limit,
+                hit: false,
+            },
+            stderr,
+            templates,
+            plugin,
+            log_lines: 0,
+        }
+    }
+
+    /// What the plugin wrote to stderr so far, as lossy UTF-8, trimmed.
+    pub(crate) fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents())
+            .trim()
+            .to_string()
+    }
+}
+
+impl WasiView for State {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl Host for State {
+    fn log(&mut self, level: LogLevel, message: String) {
+        self.log_lines += 1;
+        if self.log_lines > MAX_LOG_LINES {
+            if self.log_lines == MAX_LOG_LINES + 1 {
+                tracing::warn!(plugin = %self.plugin, "plugin log limit of {MAX_LOG_LINES} lines reached; dropping further lines");
+            }
+            return;
+        }
+        let message = truncate(&message, MAX_LOG_MESSAGE);
+        let plugin = &*self.plugin;
+        match level {
+            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+
+    fn render_template(&mut self, template: String, vars: String) -> Result<String, String> {
+        self.templates
+            .render(&template, &vars)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

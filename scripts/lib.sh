@@ -1,0 +1,47 @@
+# Helpers sourced by the scripts in this directory.
+
+# Prints a visible step header.
+step() { printf '\n==> %s\n' "$*"; }
+
+# Builds go to a target directory that survives fresh clones on the same
+# machine (CI clones main anew every run), unless the caller chose one.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/naas/target}"
+
+# rustup's wasm32-wasip2 target, installed once.
+need_rust_wasm_target() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+    step "rustup target add wasm32-wasip2"
+    rustup target add wasm32-wasip2
+  fi
+}
+
+# Debian packages, installed once: `need_apt PKG...` runs one `apt-get update`
+# and one install, only when some package is missing.
+need_apt() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    step "apt-get install ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -eq 0 ]] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# PyPI packages for the python3 on PATH, installed once: `need_pip PKG...`
+# (import names equal the package names).
+need_pip() {
+  local missing=() p
+  for p in "$@"; do
+    python3 -c "import $p" 2>/dev/null || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    step "pip install ${missing[*]}"
+    # A Debian-managed python3 refuses plain installs (PEP 668).
+    python3 -m pip install --quiet "${missing[@]}" ||
+      python3 -m pip install --quiet --break-system-packages "${missing[@]}"
+  fi
+}

@@ -1,0 +1,285 @@
+//! End-to-end tests of the `naas` binary: render and describe on the bundled examples, errors, and the compiled cache.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn naas(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["--cache-dir", cache.to_str().unwrap()])
+        .args(args)
+        .current_dir(common::repo_root())
+        .env_remove("NAAS_LOG")
+        .output()
+        .expect("running naas")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn plugin(name: &str) -> String {
+    common::plugin_path(name).display().to_string()
+}
+
+#[test]
+fn render_prints_every_device_config_of_the_examples() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("access_ports"),
+            "-f",
+            "examples/access-ports.yaml",
+            "--devices",
+            "examples/devices.yaml",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(
+        stdout.contains("# AccessPorts tenant-a/web-servers -> leaf1 (cli)"),
+        "{stdout}"
+    );
+    for port in [
+        "Ethernet1",
+        "Ethernet2",
+        "Ethernet3",
+        "Ethernet4",
+        "Ethernet7",
+    ] {
+        assert!(
+            stdout.contains(&format!("interface {port}\n")),
+            "{port} missing: {stdout}"
+        );
+    }
+    assert!(!stdout.contains("interface Ethernet5\n"), "{stdout}");
+    assert!(stdout.contains("-> leaf3 (netconf-xml)"), "{stdout}");
+    assert!(
+        stdout.contains("storage &lt;array&gt; &amp; backup"),
+        "XML must be escaped: {stdout}"
+    );
+}
+
+#[test]
+fn render_json_output_carries_the_expanded_spec() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("bgp_peering"),
+            "-o",
+            "json",
+            "-f",
+            "examples/bgp-peering.yaml",
+            "--devices",
+            "examples/devices.yaml",
+        ],
+    );
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["kind"], "BgpPeering");
+    assert_eq!(v[0]["configs"][0]["device"], "border1");
+    assert_eq!(v[0]["configs"][0]["format"], "cli");
+    assert!(
+        v[0]["configs"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("router bgp 65001")
+    );
+}
+
+#[test]
+fn invalid_services_exit_non_zero_listing_every_violation_and_print_no_config() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("access_ports"),
+            "-f",
+            "examples/access-ports.yaml",
+            "-f",
+            "tests/data/conformance/access-ports/invalid-vlan-and-ports/service.yaml",
+            "-f",
+            "tests/data/conformance/access-ports/invalid-not-granted/service.yaml",
+            "--devices",
+            "tests/data/devices.yaml",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing may be printed when a service fails"
+    );
+    assert!(
+        stderr.contains("AccessPorts tenant-a/bad is invalid"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("spec.vlan:"), "{stderr}");
+    assert!(stderr.contains("spec.ports[1]:"), "{stderr}");
+    assert!(
+        stderr.contains("Ethernet10 on leaf1 is not granted to tenant tenant-b"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 of 5 services failed"), "{stderr}");
+}
+
+#[test]
+fn describe_prints_kinds_and_schema() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &["describe", "--plugin", &plugin("access_ports")],
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(stdout.contains("Name:        access-ports"), "{stdout}");
+    assert!(
+        stdout.contains("network.naas.io/v1alpha1 AccessPorts (plural accessports)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Digest:      sha256:"), "{stdout}");
+    let out = naas(
+        cache.path(),
+        &[
+            "describe",
+            "--plugin",
+            &plugin("access_ports"),
+            "-o",
+            "yaml",
+        ],
+    );
+    let v: serde_json::Value = serde_yaml_ng::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["kinds"][0]["specSchema"]["properties"]["vlan"]["minimum"],
+        1
+    );
+}
+
+#[test]
+fn a_second_start_compiles_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["-v", "describe", "--plugin", &plugin("bgp_peering")];
+    let first = naas(cache.path(), &args);
+    assert!(first.status.success());
+    assert!(
+        text(&first.stderr).contains("compiled plugin"),
+        "{}",
+        text(&first.stderr)
+    );
+    let artifacts: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
+    assert_eq!(artifacts.len(), 1, "one compiled artifact per digest");
+    let second = naas(cache.path(), &args);
+    assert!(second.status.success());
+    assert!(
+        !text(&second.stderr).contains("compiled plugin"),
+        "{}",
+        text(&second.stderr)
+    );
+    assert_eq!(first.stdout, second.stdout);
+}
+
+#[test]
+fn a_corrupt_cached_artifact_is_replaced_not_trusted_blindly() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = ["-v", "describe", "--plugin", &plugin("bgp_peering")];
+    assert!(naas(cache.path(), &args).status.success());
+    let artifact = std::fs::read_dir(cache.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&artifact, b"garbage").unwrap();
+    let again = naas(cache.path(), &args);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(text(&again.stderr).contains("discarding unusable compiled artifact"));
+    assert!(
+        std::fs::read(&artifact).unwrap().len() > 1000,
+        "the artifact was rewritten"
+    );
+}
+
+#[test]
+fn bad_inputs_name_the_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            "no/such/plugin.wasm",
+            "-f",
+            "examples/access-ports.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read plugin no/such/plugin.wasm"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let broken = cache.path().join("broken.yaml");
+    std::fs::write(&broken, "spec: [unclosed\n").unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("access_ports"),
+            "-f",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("broken.yaml: document 1: invalid YAML"),
+        "{stderr}"
+    );
+
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("access_ports"),
+            "-f",
+            "Cargo.toml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("Cargo.toml: document 1: (document) must be a mapping"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "--plugin",
+            &plugin("access_ports"),
+            "-f",
+            "examples/access-ports.yaml",
+            "--devices",
+            "examples/bgp-peering.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("examples/bgp-peering.yaml: unknown field `apiVersion`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
