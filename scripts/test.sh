@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs (idempotently),
-# builds the Wasm plugins once, then runs every Rust test (unit, golden, hostile, CLI)
-# and the benchmarks in test mode (each bench body runs once; timings come from `cargo bench`).
+# builds the Wasm plugins once (the Rust ones, and AccessPorts in Python and JavaScript),
+# then runs every Rust test (unit, golden, hostile, CLI, polyglot) and the benchmarks in
+# test mode (each bench body runs once; timings come from `cargo bench`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -12,6 +13,7 @@ need_rust_wasm_target
 need_apt docker-registry apache2-utils openssl
 need_pip oras
 scripts/build-plugins.sh
+scripts/build-polyglot.sh
 
 step "cargo fmt --check"
 cargo fmt --all --check

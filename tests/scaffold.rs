@@ -90,6 +90,16 @@ fn rust_scaffold_builds_and_passes_its_fixtures() {
 }
 
 #[test]
+fn python_scaffold_builds_and_passes_its_fixtures() {
+    scaffold_builds_and_passes("python");
+}
+
+#[test]
+fn js_scaffold_builds_and_passes_its_fixtures() {
+    scaffold_builds_and_passes("js");
+}
+
+#[test]
 fn scaffolding_into_a_non_empty_directory_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::create_dir(tmp.path().join("x")).unwrap();

@@ -6,35 +6,17 @@
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod fixture;
+mod stats;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
+
+use stats::{pct, sample};
 
 use naas::digest::Digest;
 use naas::pipeline::evaluate;
 use naas::runtime::{ArtifactCache, LoadOutcome};
 use naas_plugin_sdk::testing::TestHost;
-
-/// Runs `f` `n` times after `n / 10` warm-up runs; returns sorted durations.
-fn sample(n: usize, mut f: impl FnMut()) -> Vec<Duration> {
-    for _ in 0..n / 10 {
-        f();
-    }
-    let mut d: Vec<Duration> = (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        })
-        .collect();
-    d.sort();
-    d
-}
-
-fn pct(d: &[Duration], p: f64) -> Duration {
-    let i = ((d.len() as f64 - 1.0) * p).round() as usize;
-    d[i]
-}
 
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6

@@ -9,12 +9,15 @@
 mod common;
 #[path = "../../tests/common/registry.rs"]
 mod registry;
+#[allow(dead_code)] // `sample` is for the other report benches
+mod stats;
 
 use std::time::{Duration, Instant};
 
 use naas::oci::{Fetcher, PluginRef, PushRequest, RegistryOptions, Source};
 use naas::runtime::{Limits, LoadOutcome, Runtime, RuntimeConfig};
 use registry::{CountingProxy, Registry};
+use stats::pct;
 
 const COLD_TARGET: Duration = Duration::from_secs(1);
 const WARM_TARGET: Duration = Duration::from_millis(10);
@@ -52,11 +55,6 @@ fn load(
         )
         .expect("load");
     (t.elapsed(), got.source, plugin.load_outcome())
-}
-
-fn pct(d: &[Duration], p: f64) -> Duration {
-    let i = ((d.len() as f64 - 1.0) * p).round() as usize;
-    d[i]
 }
 
 fn ms(d: Duration) -> f64 {

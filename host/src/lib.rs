@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod conformance;
 pub mod digest;
+pub mod fsutil;
 pub mod inventory;
 pub mod manifest;
 pub mod oci;

@@ -44,11 +44,37 @@ const RUST: &[File] = &[
     (".gitignore", "/target\n"),
 ];
 
+const PYTHON: &[File] = &[
+    ("app.py", include_str!("../scaffold/python/app.py")),
+    ("build.sh", include_str!("../scaffold/python/build.sh")),
+    ("README.md", include_str!("../scaffold/python/README.md")),
+    (".gitignore", "/build\n/_template.py\n__pycache__/\n"),
+];
+
+const JS: &[File] = &[
+    ("app.js", include_str!("../scaffold/js/app.js")),
+    ("build.sh", include_str!("../scaffold/js/build.sh")),
+    (
+        "bundle.config.js",
+        include_str!("../scaffold/js/bundle.config.js"),
+    ),
+    ("package.json", include_str!("../scaffold/js/package.json")),
+    ("README.md", include_str!("../scaffold/js/README.md")),
+    (
+        ".gitignore",
+        "/build\n/node_modules\n/templates/config.j2.js\n",
+    ),
+];
+
 /// The languages a plugin can be scaffolded in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Lang {
     /// Rust with wit-bindgen, built for wasm32-wasip2.
     Rust,
+    /// Python, built with componentize-py.
+    Python,
+    /// JavaScript, built with jco componentize (ComponentizeJS).
+    Js,
 }
 
 /// Why a scaffold could not be written.
@@ -149,6 +175,8 @@ pub fn scaffold(lang: Lang, name: &str, dir: &Path) -> Result<Vec<PathBuf>, Scaf
     }
     let files = match lang {
         Lang::Rust => RUST,
+        Lang::Python => PYTHON,
+        Lang::Js => JS,
     };
     let mut written = Vec::new();
     for (rel, text) in COMMON.iter().chain(files) {
@@ -206,11 +234,13 @@ mod tests {
     #[test]
     fn fills_every_placeholder() {
         let dir = tempfile::tempdir().unwrap();
-        let files = scaffold(Lang::Rust, "vlan-service", &dir.path().join("p")).unwrap();
-        for f in files {
-            let text = std::fs::read_to_string(&f).unwrap();
-            for token in ["__NAME__", "__CRATE__", "__KIND__", "__PLURAL__"] {
-                assert!(!text.contains(token), "{} keeps {token}", f.display());
+        for (i, lang) in [Lang::Rust, Lang::Python, Lang::Js].into_iter().enumerate() {
+            let files = scaffold(lang, "vlan-service", &dir.path().join(format!("p{i}"))).unwrap();
+            for f in files {
+                let text = std::fs::read_to_string(&f).unwrap();
+                for token in ["__NAME__", "__CRATE__", "__KIND__", "__PLURAL__"] {
+                    assert!(!text.contains(token), "{} keeps {token}", f.display());
+                }
             }
         }
     }

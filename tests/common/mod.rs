@@ -43,23 +43,36 @@ pub fn plugin_path(name: &str) -> PathBuf {
     path
 }
 
+/// A component built by `scripts/build-polyglot.sh` (`access_ports_py`,
+/// `access_ports_js`).
+pub fn polyglot_path(name: &str) -> PathBuf {
+    let path = target_dir().join("polyglot").join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/build-polyglot.sh (scripts/test.sh does) before the tests",
+        path.display()
+    );
+    path
+}
+
 /// A fixture under `tests/data/`.
 pub fn data(rel: &str) -> PathBuf {
     repo_root().join("tests/data").join(rel)
 }
 
-/// One runtime per test binary, with its own throw-away compiled cache.
+/// One runtime per test binary. Its compiled-artifact cache lives beside the
+/// build outputs and survives runs: artifacts are keyed by component digest
+/// and engine hash, so a rebuilt plugin or engine never reuses a stale one,
+/// and the 12-18 MB Python/JS components are compiled once per machine, not
+/// once per test binary. (Tests of compiling itself use their own temp dirs.)
 pub fn runtime() -> &'static Runtime {
-    static RT: OnceLock<(Runtime, tempfile::TempDir)> = OnceLock::new();
-    &RT.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let rt = Runtime::new(&RuntimeConfig {
-            cache_dir: Some(dir.path().to_path_buf()),
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        Runtime::new(&RuntimeConfig {
+            cache_dir: Some(target_dir().join("naas-test-cache")),
         })
-        .expect("runtime");
-        (rt, dir)
+        .expect("runtime")
     })
-    .0
 }
 
 /// Loads a built plugin with default limits into the shared runtime.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -38,7 +38,8 @@ impl BlobStore {
     pub fn open(root: impl Into<PathBuf>) -> OciResult<Self> {
         let root = root.into();
         let blobs = root.join("blobs/sha256");
-        create_private_dir(&blobs).map_err(|e| cache_err(&blobs, format!("cannot create: {e}")))?;
+        crate::fsutil::create_private_dir(&blobs)
+            .map_err(|e| cache_err(&blobs, format!("cannot create: {e}")))?;
         Ok(Self { root })
     }
 
@@ -132,34 +133,14 @@ impl BlobStore {
 
 /// A temporary file in the target's directory, renamed into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> OciResult<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| cache_err(path, format!("cannot write: {e}"));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    tmp.as_file().sync_data().map_err(err)?;
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes)
+        .map_err(|e| cache_err(path, format!("cannot write: {e}")))
 }
 
 fn cache_err(path: &Path, detail: String) -> Error {
     Error::Cache {
         path: path.to_path_buf(),
         detail,
-    }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    {
-        fs::create_dir_all(dir)
     }
 }
 

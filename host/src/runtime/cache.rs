@@ -2,7 +2,6 @@
 
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
@@ -37,7 +36,7 @@ impl ArtifactCache {
     /// When the directory cannot be created.
     pub fn open(dir: impl Into<PathBuf>) -> RuntimeResult<Self> {
         let dir = dir.into();
-        create_private_dir(&dir).map_err(|e| Error::Cache {
+        crate::fsutil::create_private_dir(&dir).map_err(|e| Error::Cache {
             path: dir.clone(),
             detail: format!("cannot create the directory: {e}; pass another --cache-dir"),
         })?;
@@ -97,28 +96,9 @@ impl ArtifactCache {
 
     /// Writes atomically: a temporary file in the same directory, then rename.
     fn store(&self, path: &Path, artifact: &[u8]) -> RuntimeResult<()> {
-        let err = |e: std::io::Error| Error::Cache {
+        crate::fsutil::write_atomic(path, artifact).map_err(|e| Error::Cache {
             path: path.to_path_buf(),
             detail: format!("cannot write the compiled artifact: {e}"),
-        };
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir).map_err(err)?;
-        tmp.write_all(artifact).map_err(err)?;
-        tmp.persist(path).map_err(|e| err(e.error))?;
-        Ok(())
-    }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
-    #[cfg(not(unix))]
-    {
-        fs::create_dir_all(dir)
+        })
     }
 }

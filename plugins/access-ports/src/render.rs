@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use naas_plugin_sdk::render::{render_template, unsupported_platform};
 use naas_plugin_sdk::{ConfigFormat, Device, DeviceConfig, Host, LogLevel, Service, Violation};
 
 use crate::spec::AccessSpec;
@@ -51,27 +52,13 @@ pub fn render(
     host: &dyn Host,
 ) -> Result<Vec<DeviceConfig>, Vec<Violation>> {
     let Some((name, template, format)) = template_for(&device.platform) else {
-        return Err(vec![Violation::new(
-            "spec.device",
-            format!(
-                "device {} has platform {:?}, which access-ports cannot configure; supported platforms: {}",
-                device.name,
-                device.platform,
-                crate::PLATFORMS.join(", ")
-            ),
+        return Err(vec![unsupported_platform(
+            "access-ports",
+            device,
+            &crate::PLATFORMS,
         )]);
     };
-    let text = host
-        .render_template(template, &vars(service, spec, device))
-        .map_err(|e| {
-            vec![Violation::new(
-                "spec",
-                format!(
-                    "the host could not render template {name} for device {}: {e}",
-                    device.name
-                ),
-            )]
-        })?;
+    let text = render_template(host, name, template, &vars(service, spec, device), device)?;
     host.log(
         LogLevel::Debug,
         &format!(

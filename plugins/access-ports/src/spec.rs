@@ -254,15 +254,11 @@ pub fn check_grants<'c>(
         return None;
     };
     if !PLATFORMS.contains(&found.platform.as_str()) {
-        errs.push(
-            "spec.device",
-            format!(
-                "device {} has platform {:?}, which access-ports cannot configure; supported platforms: {}",
-                found.name,
-                found.platform,
-                PLATFORMS.join(", ")
-            ),
-        );
+        errs.extend([naas_plugin_sdk::render::unsupported_platform(
+            "access-ports",
+            found,
+            &PLATFORMS,
+        )]);
     }
     for port in ports {
         if !found.has_port(&port.name) {

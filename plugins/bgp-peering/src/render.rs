@@ -2,6 +2,7 @@
 
 use serde_json::{Value, json};
 
+use naas_plugin_sdk::render::{render_template, unsupported_platform};
 use naas_plugin_sdk::{ConfigFormat, Device, DeviceConfig, Host, LogLevel, Service, Violation};
 
 use crate::prefix_list::{Entry, PrefixList};
@@ -112,27 +113,13 @@ pub fn render(
     host: &dyn Host,
 ) -> Result<Vec<DeviceConfig>, Vec<Violation>> {
     let Some((name, template)) = template_for(&device.platform) else {
-        return Err(vec![Violation::new(
-            "spec.device",
-            format!(
-                "device {} has platform {:?}, which bgp-peering cannot configure; supported platforms: {}",
-                device.name,
-                device.platform,
-                crate::PLATFORMS.join(", ")
-            ),
+        return Err(vec![unsupported_platform(
+            "bgp-peering",
+            device,
+            &crate::PLATFORMS,
         )]);
     };
-    let text = host
-        .render_template(template, &vars(service, spec, device))
-        .map_err(|e| {
-            vec![Violation::new(
-                "spec",
-                format!(
-                    "the host could not render template {name} for device {}: {e}",
-                    device.name
-                ),
-            )]
-        })?;
+    let text = render_template(host, name, template, &vars(service, spec, device), device)?;
     host.log(
         LogLevel::Debug,
         &format!(

@@ -224,14 +224,10 @@ pub fn check_device<'c>(name: &str, context: &'c Context) -> Result<&'c Device, 
         )]);
     };
     if !PLATFORMS.contains(&device.platform.as_str()) {
-        return Err(vec![Violation::new(
-            "spec.device",
-            format!(
-                "device {} has platform {:?}, which bgp-peering cannot configure; supported platforms: {}",
-                device.name,
-                device.platform,
-                PLATFORMS.join(", ")
-            ),
+        return Err(vec![naas_plugin_sdk::render::unsupported_platform(
+            "bgp-peering",
+            device,
+            &PLATFORMS,
         )]);
     }
     Ok(device)

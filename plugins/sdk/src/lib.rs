@@ -43,6 +43,7 @@
 
 pub mod plugin;
 pub mod ports;
+pub mod render;
 pub mod spec;
 #[cfg(feature = "templates")]
 pub mod templates;
