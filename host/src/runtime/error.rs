@@ -110,6 +110,9 @@ pub enum Error {
         /// What is wrong.
         detail: String,
     },
+    /// The limits asked for a plugin are out of range.
+    #[error("invalid plugin limits: {0}")]
+    Limits(String),
     /// The engine could not be set up.
     #[error("cannot set up the Wasm engine: {0}")]
     Engine(String),

@@ -9,7 +9,7 @@ mod state;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
@@ -55,14 +55,14 @@ impl Default for Limits {
 impl Limits {
     fn check(&self) -> RuntimeResult<()> {
         if self.memory_bytes > MAX_MEMORY_LIMIT || self.memory_bytes < (1 << 20) {
-            return Err(Error::Engine(format!(
+            return Err(Error::Limits(format!(
                 "memory limit {} bytes is outside 1 MiB..={} MiB",
                 self.memory_bytes,
                 MAX_MEMORY_LIMIT >> 20
             )));
         }
         if self.timeout < EPOCH_TICK {
-            return Err(Error::Engine(format!(
+            return Err(Error::Limits(format!(
                 "timeout {:?} is shorter than the epoch tick {EPOCH_TICK:?}",
                 self.timeout
             )));
@@ -96,7 +96,10 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<ArtifactCache>,
-    loaded: Mutex<HashMap<Digest, bindings::PluginPre<State>>>,
+    /// One slot per digest: the map's lock is held only to find the slot, and
+    /// the slot's lock while that digest compiles, so loads of one digest
+    /// happen once and never wait for another digest's compile.
+    loaded: Mutex<HashMap<Digest, Arc<PreSlot>>>,
     _ticker: EpochTicker,
 }
 
@@ -218,8 +221,12 @@ impl Runtime {
         digest: &Digest,
         bytes: &[u8],
     ) -> RuntimeResult<(bindings::PluginPre<State>, LoadOutcome)> {
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(pre) = loaded.get(digest) {
+        let slot = {
+            let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+            loaded.entry(digest.clone()).or_default().clone()
+        };
+        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(pre) = slot.as_ref() {
             return Ok((pre.clone(), LoadOutcome::FromCache));
         }
         check_component_header(name, bytes)?;
@@ -252,10 +259,13 @@ impl Runtime {
         let pre = bindings::PluginPre::new(instance_pre).map_err(|e| {
             link(e.context("the component does not implement the world naas:plugin/plugin@0.1.0"))
         })?;
-        loaded.insert(digest.clone(), pre.clone());
+        *slot = Some(pre.clone());
         Ok((pre, outcome))
     }
 }
+
+/// The pre-instantiated plugin of one digest, once loaded.
+type PreSlot = Mutex<Option<bindings::PluginPre<State>>>;
 
 /// Compiles component bytes into a serialized artifact for `engine`.
 fn compile(engine: &Engine, plugin: &str, bytes: &[u8]) -> RuntimeResult<Vec<u8>> {
