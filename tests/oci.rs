@@ -1,4 +1,4 @@
-//! Plugins from a real OCI registry (Debian's docker-registry on 127.0.0.1): push/pull round trips, oras interop, auth over TLS, tampering, pinning, warm restarts and clear errors.
+//! Plugins from a real OCI registry (Debian's docker-registry on 127.0.0.1): push/pull round trips, oras interop, basic auth over TLS, bearer tokens from a token server, tampering, pinning, warm restarts and clear errors.
 
 #[path = "oci/cli.rs"]
 mod cli;
@@ -15,6 +15,7 @@ use naas::oci::{
     Error, Fetched, Fetcher, PluginRef, PushRequest, Pushed, RegistryOptions, RetryPolicy, Source,
 };
 use naas::runtime::{Limits, LoadOutcome, Runtime, RuntimeConfig};
+use registry::token_server::TokenServer;
 use registry::{CountingProxy, Registry};
 
 fn options(insecure: &str) -> RegistryOptions {
@@ -455,5 +456,117 @@ async fn an_unreachable_registry_is_reported_after_bounded_retries() {
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// A docker config JSON for `host` with `user:password`, written into `dir`.
+fn docker_config(dir: &Path, host: &str, user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    write(
+        dir,
+        &format!("{user}-{password}.json"),
+        format!(r#"{{"auths": {{"{host}": {{"auth": "{auth}"}}}}}}"#),
+    )
+}
+
+#[test]
+fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_clearly() {
+    let tokens = TokenServer::start("vendor", "t0ken-pass");
+    let reg = Registry::start_token_auth(&tokens);
+    let (h, dir) = (reg.host(), tempfile::tempdir().unwrap());
+
+    // The registry sends anonymous clients to the token server.
+    let challenge = reg.anonymous_v2().to_ascii_lowercase();
+    assert!(
+        challenge.starts_with("http/1.1 401")
+            && challenge.contains(&format!(
+                "www-authenticate: bearer realm=\"{}\",service=\"{}\"",
+                tokens.realm(),
+                registry::token_server::SERVICE
+            )),
+        "the registry must answer 401 with a bearer challenge naming the token realm: {challenge}"
+    );
+
+    let (good, bad) = (
+        docker_config(dir.path(), &h, "vendor", "t0ken-pass"),
+        docker_config(dir.path(), &h, "vendor", "wrong"),
+    );
+    let r = format!("{h}/vendor/access-ports:1");
+    let file = common::plugin_path("access_ports");
+    let scope = |actions: &str| format!("repository:vendor/access-ports:{actions}");
+    let scopes = |issued: &[registry::token_server::Issued]| -> Vec<String> {
+        issued.iter().flat_map(|i| i.scopes.clone()).collect()
+    };
+
+    let push_cache = tempfile::tempdir().unwrap();
+    let push = format!(
+        "--registry-config {good} --insecure-registry {h} plugin push {} {r}",
+        file.display()
+    );
+    let digest = stdout_of(naas(push_cache.path(), &push, &[]))
+        .trim()
+        .to_string();
+    let after_push = tokens.issued();
+    assert!(
+        scopes(&after_push).contains(&scope("pull,push")),
+        "the push must have been authorised by a pull,push token from the realm; issued: \
+         {after_push:?}"
+    );
+    assert!(
+        after_push.iter().all(|i| i.user == "vendor"),
+        "{after_push:?}"
+    );
+
+    // A pull from an empty cache gets its own token, read from the config
+    // named by the environment.
+    let (pull_cache, out) = (tempfile::tempdir().unwrap(), dir.path().join("pulled.wasm"));
+    let pull = format!(
+        "--insecure-registry {h} plugin pull {r} -o {}",
+        out.display()
+    );
+    let said = stdout_of(naas(
+        pull_cache.path(),
+        &pull,
+        &[("NAAS_REGISTRY_CONFIG", good.as_str())],
+    ));
+    assert!(said.contains(&digest), "{said}");
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(&file).unwrap(),
+        "the pulled component is the pushed one"
+    );
+    let pulled_with = tokens.issued().split_off(after_push.len());
+    assert!(
+        !pulled_with.is_empty() && scopes(&pulled_with).iter().all(|s| *s == scope("pull")),
+        "the pull must have fetched pull-only tokens from the realm; issued: {pulled_with:?}"
+    );
+    assert_eq!(tokens.refused(), 0, "good credentials were never refused");
+
+    // The wrong password: the token server refuses it, no token is issued,
+    // and naas says which registry refused and where credentials come from.
+    let issued = tokens.issued().len();
+    let fresh = tempfile::tempdir().unwrap();
+    let refused = naas(
+        fresh.path(),
+        &format!("--registry-config {bad} {pull}"),
+        &[],
+    );
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("registry {h} refused access to {r}"))
+            && stderr.contains("401 Unauthorized")
+            && stderr.contains("--registry-config"),
+        "a wrong password must give naas's auth error: {stderr}"
+    );
+    assert!(
+        tokens.refused() >= 1,
+        "the token server saw the wrong password"
+    );
+    assert_eq!(
+        tokens.issued().len(),
+        issued,
+        "no token for a wrong password"
     );
 }

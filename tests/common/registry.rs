@@ -1,5 +1,8 @@
-//! A real OCI registry for tests and benches: Debian's `docker-registry` (CNCF distribution 2.8) on a free loopback port, optionally with htpasswd and TLS, killed on drop; and a counting TCP proxy in front of it.
+//! A real OCI registry for tests and benches: Debian's `docker-registry` (CNCF distribution 2.8) on a free loopback port, optionally with htpasswd and TLS or with bearer-token auth, killed on drop; and a counting TCP proxy in front of it.
 #![allow(dead_code)]
+
+#[path = "token_server.rs"]
+pub mod token_server;
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -39,6 +42,14 @@ impl Registry {
         Self::spawn(Some((user, password)))
     }
 
+    /// Plain HTTP with `auth: token`: anonymous requests get a 401 with
+    /// `WWW-Authenticate: Bearer realm=<tokens' realm>`, and only tokens
+    /// signed by a certificate under `tokens`' CA are accepted.
+    pub fn start_token_auth(tokens: &token_server::TokenServer) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::launch(dir, tokens.registry_auth_config(), None)
+    }
+
     /// One anonymous registry per test binary, while some test holds it.
     pub fn shared() -> Arc<Self> {
         static SHARED: Mutex<Weak<Registry>> = Mutex::new(Weak::new());
@@ -52,8 +63,7 @@ impl Registry {
     }
 
     fn spawn(auth: Option<(&str, &str)>) -> Self {
-        require("docker-registry");
-        let mut dir = tempfile::tempdir().expect("temp dir");
+        let dir = tempfile::tempdir().expect("temp dir");
         let mut extra = String::new();
         let mut ca = None;
         if let Some((user, password)) = auth {
@@ -80,6 +90,14 @@ impl Registry {
             );
             ca = Some(ca_cert);
         }
+        Self::launch(dir, extra, ca)
+    }
+
+    /// Starts the registry with `extra` appended to its config, right after
+    /// `http.addr`: `http:` keys indented (TLS), then top-level sections
+    /// (`auth:`).
+    fn launch(mut dir: tempfile::TempDir, extra: String, ca: Option<PathBuf>) -> Self {
+        require("docker-registry");
         for _ in 0..5 {
             let port = free_port();
             let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
@@ -134,6 +152,12 @@ impl Registry {
             std::thread::sleep(Duration::from_millis(25));
         }
         false
+    }
+
+    /// The raw answer (status line, headers, body) to an anonymous `GET /v2/`.
+    pub fn anonymous_v2(&self) -> String {
+        self.get_v2()
+            .unwrap_or_else(|e| panic!("GET /v2/ on {}: {e}", self.addr))
     }
 
     fn get_v2(&self) -> std::io::Result<String> {

@@ -66,7 +66,7 @@ pub enum Output {
 #[derive(Debug, Clone, Args)]
 pub struct PluginArgs {
     /// The plugin: a Wasm component file, or an OCI reference
-    /// (REGISTRY/REPOSITORY:TAG[@sha256:…]) pulled through the verified cache.
+    /// (`REGISTRY/REPOSITORY:TAG[@sha256:…]`) pulled through the verified cache.
     #[arg(long, short = 'p', value_name = "FILE|REF")]
     pub plugin: String,
     /// Deadline of each plugin call, e.g. `500ms`, `2s`.
