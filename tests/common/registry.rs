@@ -225,27 +225,58 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// Runs the openssl CLI in `dir`, failing the test with its stderr.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Creates a self-signed CA named `cn` in `dir`: `<stem>.key` and `<stem>.crt`
+/// (EC P-256, valid two days).
+pub fn make_ca(dir: &Path, cn: &str, stem: &str) {
+    std::fs::write(
+        dir.join(format!("{stem}.cnf")),
+        format!(
+            "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = {cn}\n\
+             [v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+             subjectKeyIdentifier = hash\n"
+        ),
+    )
+    .expect("CA config");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-config",
+            &format!("{stem}.cnf"),
+            "-days",
+            "2",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &format!("{stem}.key"),
+            "-out",
+            &format!("{stem}.crt"),
+        ],
+    );
+}
+
 /// A CA and a server certificate for 127.0.0.1, with the openssl CLI.
 fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("running openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n[dn]\nCN = naas test CA\n\
-         [v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n",
-    )
-    .expect("ca.cnf");
+    let run = |args: &[&str]| openssl(dir, args);
+    make_ca(dir, "naas test CA", "ca");
     std::fs::write(
         dir.join("server.cnf"),
         "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = 127.0.0.1\n",
@@ -264,14 +295,6 @@ fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "ec_paramgen_curve:prime256v1",
         "-nodes",
     ];
-    run(&[
-        &[
-            "req", "-x509", "-config", "ca.cnf", "-days", "2", "-keyout", "ca.key", "-out",
-            "ca.crt",
-        ][..],
-        &ec,
-    ]
-    .concat());
     run(&[
         &[
             "req",

@@ -320,26 +320,8 @@ fn percent_decode(s: &str) -> String {
 /// `keyUsage = digitalSignature` as distribution requires of the `x5c`
 /// leaf. Returns the signing key and the certificate's DER.
 fn make_signing_cert(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("running openssl");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    std::fs::write(
-        dir.join("ca.cnf"),
-        "[req]\ndistinguished_name = dn\nx509_extensions = v3_ca\nprompt = no\n\
-         [dn]\nCN = naas test token CA\n\
-         [v3_ca]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
-         subjectKeyIdentifier = hash\n",
-    )
-    .expect("ca.cnf");
+    let run = |args: &[&str]| super::openssl(dir, args);
+    super::make_ca(dir, "naas test token CA", "token-ca");
     std::fs::write(
         dir.join("signer.cnf"),
         "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = naas test token signer\n",
@@ -350,23 +332,6 @@ fn make_signing_cert(dir: &Path) -> (PathBuf, Vec<u8>) {
         "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n",
     )
     .expect("signer-ext.cnf");
-    run(&[
-        "req",
-        "-x509",
-        "-config",
-        "ca.cnf",
-        "-days",
-        "2",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "token-ca.key",
-        "-out",
-        "token-ca.crt",
-    ]);
     run(&[
         "req",
         "-new",
