@@ -83,6 +83,21 @@ fn push_then_pull_round_trip_is_byte_identical_and_inspect_shows_the_artifact() 
         described.contains(&format!("Digest:      {layer}")),
         "{described}"
     );
+
+    // So does the conformance kit: the pushed plugin passes its fixture set.
+    let fixtures = common::data("conformance/access-ports");
+    let report = stdout_of(naas(
+        pull_cache.path(),
+        &format!(
+            "--insecure-registry {h} plugin test {r} {}",
+            fixtures.display()
+        ),
+        &[],
+    ));
+    assert!(
+        report.contains("PASS eos-range") && report.contains(" 0 failed"),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
