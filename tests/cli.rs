@@ -283,3 +283,55 @@ fn bad_inputs_name_the_file() {
         text(&out.stderr)
     );
 }
+
+/// Regression: with debug logging, log lines written from compiler threads
+/// while the main thread held the stderr lock deadlocked `naas`.
+#[test]
+fn verbose_logging_during_a_cold_compile_finishes_and_tags_plugin_logs_with_the_service() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args([
+            "--cache-dir",
+            cache.path().to_str().unwrap(),
+            "-vv",
+            "render",
+        ])
+        .args(["--plugin", &plugin("access_ports")])
+        .args([
+            "-f",
+            "examples/access-ports.yaml",
+            "--devices",
+            "examples/devices.yaml",
+        ])
+        .current_dir(common::repo_root())
+        .env_remove("NAAS_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("naas -vv render did not finish within 60 s (deadlock?)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let log = reader.join().unwrap();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("compiled plugin"), "{log}");
+    assert!(
+        log.contains("rendered 5 port(s) for leaf1 with eos.j2")
+            && log.contains("service=\"AccessPorts tenant-a/web-servers\""),
+        "{log}"
+    );
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
+}

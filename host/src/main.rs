@@ -1,5 +1,6 @@
 //! The `naas` binary: wiring only; everything lives in the library.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,8 +22,11 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_env("NAAS_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr().lock());
+    // stderr is not locked for the whole run: log lines come from other
+    // threads too (e.g. parallel compilation) and would wait on that lock.
+    let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
     match run(&cli, &mut out, &mut err).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

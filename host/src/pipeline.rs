@@ -143,6 +143,7 @@ pub fn evaluate(
         detail,
     };
     let mut session = plugin.session().map_err(runtime_err)?;
+    session.set_service(&id);
 
     session
         .validate(service, context)

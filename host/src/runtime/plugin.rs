@@ -140,6 +140,12 @@ pub struct Session<'p> {
 }
 
 impl Session<'_> {
+    /// Names the service this session evaluates (`Kind namespace/name`), so
+    /// the plugin's log lines say which service they are about.
+    pub fn set_service(&mut self, service: &str) {
+        self.store.data_mut().service = service.to_string();
+    }
+
     /// Calls `validate`.
     ///
     /// # Errors

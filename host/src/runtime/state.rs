@@ -57,6 +57,8 @@ pub(crate) struct State {
     stderr: MemoryOutputPipe,
     templates: Arc<Templates>,
     plugin: Arc<str>,
+    /// The service being evaluated (`Kind namespace/name`), for log lines.
+    pub(crate) service: String,
     log_lines: u32,
 }
 
@@ -81,6 +83,7 @@ impl State {
             stderr,
             templates,
             plugin,
+            service: String::new(),
             log_lines: 0,
         }
     }
@@ -107,18 +110,18 @@ impl Host for State {
         self.log_lines += 1;
         if self.log_lines > MAX_LOG_LINES {
             if self.log_lines == MAX_LOG_LINES + 1 {
-                tracing::warn!(plugin = %self.plugin, "plugin log limit of {MAX_LOG_LINES} lines reached; dropping further lines");
+                tracing::warn!(plugin = %self.plugin, service = %self.service, "plugin log limit of {MAX_LOG_LINES} lines reached; dropping further lines");
             }
             return;
         }
         let message = truncate(&message, MAX_LOG_MESSAGE);
-        let plugin = &*self.plugin;
+        let (plugin, service) = (&*self.plugin, self.service.as_str());
         match level {
-            LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-            LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-            LogLevel::Info => tracing::info!(plugin, "{message}"),
-            LogLevel::Warn => tracing::warn!(plugin, "{message}"),
-            LogLevel::Error => tracing::error!(plugin, "{message}"),
+            LogLevel::Trace => tracing::trace!(plugin, service, "{message}"),
+            LogLevel::Debug => tracing::debug!(plugin, service, "{message}"),
+            LogLevel::Info => tracing::info!(plugin, service, "{message}"),
+            LogLevel::Warn => tracing::warn!(plugin, service, "{message}"),
+            LogLevel::Error => tracing::error!(plugin, service, "{message}"),
         }
     }
 
