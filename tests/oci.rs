@@ -90,6 +90,16 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Runs `naas` with an empty cache (so the registry must be asked), expects
+/// it to fail with exit code 1, and returns its stderr.
+fn failure_of(args: &str) -> String {
+    let fresh = tempfile::tempdir().unwrap();
+    let out = naas(fresh.path(), args, &[]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 /// Runs tests/data/oci/oras_client.py (the PyPI oras client).
 fn oras(args: &[&str]) -> String {
     let ok = Command::new("python3").args(["-c", "import oras"]).output();
@@ -546,14 +556,7 @@ fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_cl
     // The wrong password: the token server refuses it, no token is issued,
     // and naas says which registry refused and where credentials come from.
     let issued = tokens.issued().len();
-    let fresh = tempfile::tempdir().unwrap();
-    let refused = naas(
-        fresh.path(),
-        &format!("--registry-config {bad} {pull}"),
-        &[],
-    );
-    let stderr = text(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let stderr = failure_of(&format!("--registry-config {bad} {pull}"));
     assert!(
         stderr.contains(&format!("registry {h} refused access to {r}"))
             && stderr.contains("401 Unauthorized")

@@ -70,16 +70,11 @@ impl Registry {
             require("htpasswd");
             require("openssl");
             let htpasswd = dir.path().join("htpasswd");
-            let out = Command::new("htpasswd")
-                .args(["-B", "-C", "4", "-b", "-c"])
-                .arg(&htpasswd)
-                .args([user, password])
-                .output()
-                .expect("running htpasswd");
-            assert!(
-                out.status.success(),
-                "htpasswd: {}",
-                String::from_utf8_lossy(&out.stderr)
+            let file = htpasswd.to_str().expect("a UTF-8 temp path");
+            run_tool(
+                "htpasswd",
+                dir.path(),
+                &["-B", "-C", "4", "-b", "-c", file, user, password],
             );
             let (ca_cert, cert, key) = make_certs(dir.path());
             extra = format!(
@@ -225,18 +220,23 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-/// Runs the openssl CLI in `dir`, failing the test with its stderr.
-pub fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
+/// Runs `program` with `args` in `dir`, failing the test with its stderr.
+pub fn run_tool(program: &str, dir: &Path, args: &[&str]) {
+    let out = Command::new(program)
         .args(args)
         .current_dir(dir)
         .output()
-        .expect("running openssl");
+        .unwrap_or_else(|e| panic!("running {program}: {e}"));
     assert!(
         out.status.success(),
-        "openssl {args:?}: {}",
+        "{program} {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs the openssl CLI in `dir`, failing the test with its stderr.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    run_tool("openssl", dir, args);
 }
 
 /// Creates a self-signed CA named `cn` in `dir`: `<stem>.key` and `<stem>.crt`
@@ -273,65 +273,73 @@ pub fn make_ca(dir: &Path, cn: &str, stem: &str) {
     );
 }
 
-/// A CA and a server certificate for 127.0.0.1, with the openssl CLI.
-fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let run = |args: &[&str]| openssl(dir, args);
-    make_ca(dir, "naas test CA", "ca");
+/// Issues a certificate for subject `cn`, signed by the CA `<ca>.key` /
+/// `<ca>.crt` in `dir`: writes `<stem>.key` and the certificate, `<stem>.der`
+/// when `der`, else `<stem>.crt` (PEM), and returns its path. `newkey` is the
+/// key to generate, as openssl `req` arguments; `extensions` are its X.509v3
+/// extensions (openssl extfile syntax).
+pub fn issue_cert(
+    dir: &Path,
+    ca: &str,
+    stem: &str,
+    cn: &str,
+    newkey: &[&str],
+    extensions: &str,
+    der: bool,
+) -> PathBuf {
+    let (cnf, ext) = (format!("{stem}.cnf"), format!("{stem}-ext.cnf"));
+    let (key, csr) = (format!("{stem}.key"), format!("{stem}.csr"));
+    let cert = format!("{stem}.{}", if der { "der" } else { "crt" });
     std::fs::write(
-        dir.join("server.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = 127.0.0.1\n",
+        dir.join(&cnf),
+        format!("[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = {cn}\n"),
     )
-    .expect("server.cnf");
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName = IP:127.0.0.1,DNS:localhost\nbasicConstraints = critical,CA:FALSE\n\
-         keyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n",
-    )
-    .expect("ext.cnf");
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    run(&[
-        &[
-            "req",
-            "-new",
-            "-config",
-            "server.cnf",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-        ][..],
-        &ec,
-    ]
-    .concat());
-    run(&[
+    .expect("certificate request config");
+    std::fs::write(dir.join(&ext), extensions).expect("certificate extensions");
+    let mut req = vec!["req", "-new", "-config", &cnf];
+    req.extend_from_slice(newkey);
+    req.extend_from_slice(&["-nodes", "-keyout", &key, "-out", &csr]);
+    openssl(dir, &req);
+    let (ca_crt, ca_key) = (format!("{ca}.crt"), format!("{ca}.key"));
+    let mut sign = vec![
         "x509",
         "-req",
         "-in",
-        "server.csr",
+        &csr,
         "-CA",
-        "ca.crt",
+        &ca_crt,
         "-CAkey",
-        "ca.key",
+        &ca_key,
         "-set_serial",
         "1",
         "-days",
         "2",
         "-extfile",
-        "ext.cnf",
+        &ext,
         "-out",
-        "server.crt",
-    ]);
-    (
-        dir.join("ca.crt"),
-        dir.join("server.crt"),
-        dir.join("server.key"),
-    )
+        &cert,
+    ];
+    if der {
+        sign.extend_from_slice(&["-outform", "DER"]);
+    }
+    openssl(dir, &sign);
+    dir.join(cert)
+}
+
+/// A CA and a server certificate for 127.0.0.1, with the openssl CLI.
+fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    make_ca(dir, "naas test CA", "ca");
+    let cert = issue_cert(
+        dir,
+        "ca",
+        "server",
+        "127.0.0.1",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+        "subjectAltName = IP:127.0.0.1,DNS:localhost\nbasicConstraints = critical,CA:FALSE\n\
+         keyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n",
+        false,
+    );
+    (dir.join("ca.crt"), cert, dir.join("server.key"))
 }
 
 fn tls_client(

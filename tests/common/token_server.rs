@@ -320,51 +320,16 @@ fn percent_decode(s: &str) -> String {
 /// `keyUsage = digitalSignature` as distribution requires of the `x5c`
 /// leaf. Returns the signing key and the certificate's DER.
 fn make_signing_cert(dir: &Path) -> (PathBuf, Vec<u8>) {
-    let run = |args: &[&str]| super::openssl(dir, args);
     super::make_ca(dir, "naas test token CA", "token-ca");
-    std::fs::write(
-        dir.join("signer.cnf"),
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = naas test token signer\n",
-    )
-    .expect("signer.cnf");
-    std::fs::write(
-        dir.join("signer-ext.cnf"),
+    let cert = super::issue_cert(
+        dir,
+        "token-ca",
+        "signer",
+        "naas test token signer",
+        &["-newkey", "rsa:2048"],
         "basicConstraints = critical,CA:FALSE\nkeyUsage = critical,digitalSignature\n",
-    )
-    .expect("signer-ext.cnf");
-    run(&[
-        "req",
-        "-new",
-        "-config",
-        "signer.cnf",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "signer.key",
-        "-out",
-        "signer.csr",
-    ]);
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "signer.csr",
-        "-CA",
-        "token-ca.crt",
-        "-CAkey",
-        "token-ca.key",
-        "-set_serial",
-        "1",
-        "-days",
-        "2",
-        "-extfile",
-        "signer-ext.cnf",
-        "-outform",
-        "DER",
-        "-out",
-        "signer.der",
-    ]);
-    let der = std::fs::read(dir.join("signer.der")).expect("signer.der");
+        true,
+    );
+    let der = std::fs::read(cert).expect("signer.der");
     (dir.join("signer.key"), der)
 }
