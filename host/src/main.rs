@@ -1,6 +1,6 @@
 //! The `naas` binary: wiring only; everything lives in the library.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -29,10 +29,13 @@ async fn main() -> ExitCode {
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());
     match run(&cli, &mut out, &mut err).await {
         Ok(()) => ExitCode::SUCCESS,
+        // `naas … | head`: the reader has what it wanted.
+        Err(e) if e.is_output_closed() => ExitCode::SUCCESS,
         Err(e) => {
             // Every error message carries its own context (file, plugin,
             // service); per-service errors were printed as they happened.
-            eprintln!("error: {e}");
+            // Not eprintln!: it panics when stderr is closed.
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             ExitCode::from(1)
         }
     }

@@ -2,8 +2,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::Arc;
 
-use crate::runtime::{self, Context, DeviceConfig, Plugin, Service, Violation};
+use crate::runtime::{self, Context, DeviceConfig, Executor, Plugin, Service, Violation};
 
 /// Where in the pipeline a service was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,16 @@ pub enum PipelineError {
         kind: String,
         /// What the plugin handles, comma-separated.
         handled: String,
+    },
+    /// No plugin serves the service's kind.
+    #[error("{service}: no plugin serves {api_version} {kind}")]
+    NoPlugin {
+        /// `Kind namespace/name`.
+        service: String,
+        /// The service's apiVersion.
+        api_version: String,
+        /// The service's kind.
+        kind: String,
     },
     /// The plugin refused the service: a user error, with every violation.
     #[error("{service} is invalid ({stage}):{}", list(.violations))]
@@ -201,6 +212,30 @@ pub fn evaluate(
         service: expanded,
         configs,
     })
+}
+
+/// Runs [`evaluate`] on the runtime's blocking pool: the way async code (the
+/// CLI, the operator, the admission webhook) evaluates a service. Many may
+/// run at once; the executor bounds how many call plugins at a time.
+///
+/// # Errors
+/// As [`evaluate`]; a panic of the host while evaluating is
+/// [`PipelineError::Plugin`] with [`runtime::Error::HostPanic`], and the
+/// process goes on.
+pub async fn evaluate_async(
+    executor: &Executor,
+    plugin: Arc<Plugin>,
+    service: Service,
+    context: Arc<Context>,
+) -> Result<Evaluation, PipelineError> {
+    let id = service_id(&service);
+    executor
+        .run(move || evaluate(&plugin, &service, &context))
+        .await
+        .map_err(|source| PipelineError::Plugin {
+            service: id,
+            source,
+        })?
 }
 
 fn check_kind(plugin: &Plugin, service: &Service, id: &str) -> Result<(), PipelineError> {

@@ -1,167 +1,302 @@
-//! Host-side Jinja rendering for the `render-template` import: one minijinja dialect for every plugin language.
+//! The template sandbox behind `render-template`: minijinja compiled to a core Wasm module, run under the plugin's memory limit and deadline.
+//!
+//! Templates run on the host's behalf but are written by the plugin, and a
+//! template can amplify memory much faster than minijinja's fuel counts
+//! instructions (`{% set s = s ~ s %}` in a loop doubles a string per step).
+//! So the host never renders a template natively: it runs the dialect of
+//! [`naas_template_engine`] inside a Wasm instance of its own, with
+//!
+//! * a linear-memory limit (the plugin's memory limit),
+//! * an epoch deadline: what is left of the plugin call's own deadline, so
+//!   all templates of one call together cannot outlast it by more than one
+//!   epoch tick,
+//! * an output cap enforced while the output is written,
+//! * minijinja's fuel, as before.
+//!
+//! One instance serves one plugin evaluation (its parsed templates are
+//! reused across calls) and is dropped when a render fails.
 
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-use minijinja::Environment;
-use minijinja::value::{Serde, Value};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Memory, Module, Store, TypedFunc};
 
-pub use naas_plugin_sdk::templates::DEFAULT_FUEL;
+use crate::digest::Digest;
+use crate::runtime::{ArtifactCache, EPOCH_TICK};
+use naas_template_engine::abi;
 
-/// Renders plugin-supplied templates with fixed, sandboxed settings.
-///
-/// # Guarantees
-/// The dialect is [`naas_plugin_sdk::templates::environment`]: undefined
-/// variables are errors, a fuel limit bounds the work a template can make the
-/// host do, templates cannot reach files, and the `xml` filter escapes XML.
-/// Output is capped here.
-#[derive(Debug)]
-pub struct Templates {
-    /// Compiled templates are kept, named by their own source text, so a
-    /// plugin's few templates are parsed once, not on every call.
-    env: RwLock<Environment<'static>>,
-    max_output: usize,
-}
+pub use naas_template_engine::DEFAULT_FUEL;
 
-/// Compiled templates kept per plugin; beyond this the cache starts afresh
-/// (a plugin that generates templates on the fly cannot grow it unbounded).
-const MAX_CACHED_TEMPLATES: usize = 64;
+/// The template module, built from `template-engine/` by `host/build.rs`.
+static MODULE: &[u8] = include_bytes!(env!("NAAS_TEMPLATE_ENGINE_WASM"));
 
-/// Why a template could not be rendered.
-#[derive(Debug, thiserror::Error)]
+/// Why a template could not be rendered. The message is what the plugin
+/// receives as the error of `render-template`.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TemplateError {
-    /// The variables were not a JSON object.
-    #[error("template variables are not valid JSON: {0}")]
-    Vars(serde_json::Error),
+    /// The variables were not a JSON document.
+    #[error("{0}")]
+    Vars(String),
     /// Syntax error, undefined variable, fuel exhausted...
-    #[error("{0:#}")]
-    Render(minijinja::Error),
-    /// The result is larger than allowed.
-    #[error("rendered template is {bytes} bytes, more than the limit of {limit} bytes")]
+    #[error("{0}")]
+    Render(String),
+    /// The output grew past the cap.
+    #[error("rendered template is larger than the limit of {limit} bytes")]
     TooLarge {
-        /// Size of the output.
-        bytes: usize,
         /// The limit.
         limit: usize,
     },
+    /// The template needed more memory than the plugin may use.
+    #[error(
+        "template rendering exceeded the plugin's memory limit of {limit_mib} MiB and was stopped"
+    )]
+    Memory {
+        /// The limit in MiB.
+        limit_mib: usize,
+    },
+    /// The plugin call's deadline ran out while (or before) rendering.
+    #[error("template rendering was stopped: the plugin call's deadline of {timeout:?} ran out")]
+    Deadline {
+        /// The plugin's per-call deadline.
+        timeout: Duration,
+    },
+    /// The sandbox itself failed (it trapped, or answered out of bounds).
+    #[error("the template sandbox failed: {0}")]
+    Sandbox(String),
 }
 
-impl Templates {
-    /// Creates the renderer; `max_output` caps the bytes one rendering may produce.
+/// The compiled template module of one [`Engine`], loaded on first use
+/// (a plugin that renders no template never pays for it).
+pub struct TemplateEngine {
+    engine: Engine,
+    cache: Option<ArtifactCache>,
+    pre: OnceLock<Result<InstancePre<Limiter>, String>>,
+}
+
+impl std::fmt::Debug for TemplateEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TemplateEngine").finish_non_exhaustive()
+    }
+}
+
+impl TemplateEngine {
+    /// A template engine for `engine`, keeping its compiled module in `cache`.
     #[must_use]
-    pub fn new(max_output: usize) -> Self {
+    pub fn new(engine: &Engine, cache: Option<ArtifactCache>) -> Self {
         Self {
-            env: RwLock::new(naas_plugin_sdk::templates::environment()),
-            max_output,
+            engine: engine.clone(),
+            cache,
+            pre: OnceLock::new(),
         }
     }
 
-    /// Renders `template` with `vars_json` (a JSON document, normally an object).
+    /// Compiles (or loads from the cache) the template module now, so that
+    /// no plugin call pays for it: the runtime does this when it loads a
+    /// plugin, outside any call's deadline.
     ///
     /// # Errors
-    /// Invalid JSON, a template error (with its line), exhausted fuel, or
-    /// output over the cap.
-    pub fn render(&self, template: &str, vars_json: &str) -> Result<String, TemplateError> {
-        let vars: serde_json::Value =
-            serde_json::from_str(vars_json).map_err(TemplateError::Vars)?;
-        let vars = Value::from(Serde(vars));
-        let out = self.render_cached(template, &vars)?;
-        if out.len() > self.max_output {
-            return Err(TemplateError::TooLarge {
-                bytes: out.len(),
-                limit: self.max_output,
-            });
-        }
-        Ok(out)
+    /// When the module cannot be compiled or loaded.
+    pub fn prepare(&self) -> Result<(), TemplateError> {
+        self.pre().map(|_| ())
     }
 
-    fn render_cached(&self, template: &str, vars: &Value) -> Result<String, TemplateError> {
-        {
-            let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
-            if let Ok(t) = env.get_template(template) {
-                return t.render(vars).map_err(TemplateError::Render);
+    fn pre(&self) -> Result<&InstancePre<Limiter>, TemplateError> {
+        self.pre
+            .get_or_init(|| self.load().map_err(|e| format!("{e:#}")))
+            .as_ref()
+            .map_err(|e| TemplateError::Sandbox(e.clone()))
+    }
+
+    fn load(&self) -> wasmtime::Result<InstancePre<Limiter>> {
+        let module = match &self.cache {
+            Some(cache) => {
+                let digest = Digest::of(MODULE);
+                cache
+                    .load_or_compile_with(
+                        &self.engine,
+                        "template sandbox",
+                        &digest,
+                        || self.engine.precompile_module(MODULE),
+                        // SAFETY: the cache verified the artifact's checksum,
+                        // bound to this module's digest and this engine.
+                        |path| unsafe { Module::deserialize_file(&self.engine, path) },
+                    )
+                    .map_err(wasmtime::Error::msg)?
+                    .0
             }
-        }
-        let mut env = self.env.write().unwrap_or_else(PoisonError::into_inner);
-        if env.templates().count() >= MAX_CACHED_TEMPLATES {
-            env.clear_templates();
-        }
-        env.add_template_owned(template.to_string(), template.to_string())
-            .map_err(TemplateError::Render)?;
-        let t = env.get_template(template).map_err(TemplateError::Render)?;
-        t.render(vars).map_err(TemplateError::Render)
+            None => Module::new(&self.engine, MODULE)?,
+        };
+        Linker::new(&self.engine).instantiate_pre(&module)
+    }
+
+    /// A fresh instance limited to `memory_bytes` of linear memory.
+    ///
+    /// # Errors
+    /// When the module cannot be loaded or instantiated.
+    pub fn instantiate(
+        self: &Arc<Self>,
+        memory_bytes: usize,
+    ) -> Result<TemplateInstance, TemplateError> {
+        let pre = self.pre()?;
+        let mut store = Store::new(
+            &self.engine,
+            Limiter {
+                limit: memory_bytes,
+                hit: false,
+            },
+        );
+        store.limiter(|l| l);
+        // Instantiation runs no code but the data segments; one tick is plenty.
+        store.set_epoch_deadline(100);
+        let sandbox = |e: wasmtime::Error| TemplateError::Sandbox(format!("{e:#}"));
+        let instance = pre.instantiate(&mut store).map_err(sandbox)?;
+        let memory = instance
+            .get_memory(&mut store, abi::MEMORY)
+            .ok_or_else(|| TemplateError::Sandbox("the module exports no memory".into()))?;
+        let alloc = instance
+            .get_typed_func(&mut store, abi::ALLOC)
+            .map_err(sandbox)?;
+        let render = instance
+            .get_typed_func(&mut store, abi::RENDER)
+            .map_err(sandbox)?;
+        Ok(TemplateInstance {
+            store,
+            _instance: instance,
+            memory,
+            alloc,
+            render,
+            memory_bytes,
+        })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Caps the sandbox's linear memory and remembers whether the cap was hit.
+pub struct Limiter {
+    limit: usize,
+    hit: bool,
+}
 
-    #[test]
-    fn renders_with_block_trimming_and_keeps_trailing_newline() {
-        let t = Templates::new(1024);
-        let out = t
-            .render(
-                "{% for p in ports %}\ninterface {{ p }}\n{% endfor %}\nend\n",
-                r#"{"ports":["Ethernet1","Ethernet2"]}"#,
-            )
-            .unwrap();
-        assert_eq!(out, "interface Ethernet1\ninterface Ethernet2\nend\n");
+impl wasmtime::ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.hit |= desired > self.limit;
+        Ok(desired <= self.limit)
     }
 
-    #[test]
-    fn undefined_variables_are_errors() {
-        let t = Templates::new(1024);
-        let e = t.render("{{ vlna }}", r#"{"vlan":1}"#).unwrap_err();
-        assert!(e.to_string().contains("undefined"), "{e}");
+    fn table_growing(
+        &mut self,
+        _: usize,
+        desired: usize,
+        _: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
     }
+}
 
-    #[test]
-    fn runaway_templates_run_out_of_fuel() {
-        let t = Templates::new(1 << 20);
-        let bomb = "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}";
-        let e = t.render(bomb, "{}").unwrap_err();
-        assert!(e.to_string().contains("fuel"), "{e}");
-    }
+/// One sandbox instance; renders templates until one fails.
+pub struct TemplateInstance {
+    store: Store<Limiter>,
+    _instance: Instance,
+    memory: Memory,
+    alloc: TypedFunc<u32, u32>,
+    render: TypedFunc<(u32, u32, u32, u32, u32), u32>,
+    memory_bytes: usize,
+}
 
-    #[test]
-    fn cached_templates_render_with_new_variables_and_the_cache_is_bounded() {
-        let t = Templates::new(1024);
-        assert_eq!(t.render("v{{ x }}", r#"{"x":1}"#).unwrap(), "v1");
-        assert_eq!(t.render("v{{ x }}", r#"{"x":2}"#).unwrap(), "v2");
-        for i in 0..(MAX_CACHED_TEMPLATES * 2) {
-            assert_eq!(
-                t.render(&format!("{i}-{{{{ x }}}}"), r#"{"x":3}"#).unwrap(),
-                format!("{i}-3")
-            );
+impl TemplateInstance {
+    /// Renders `template` with `vars_json`, producing at most `max_output`
+    /// bytes, and stopping at `deadline` (`timeout` is the plugin's per-call
+    /// deadline, for the message).
+    ///
+    /// # Errors
+    /// See [`TemplateError`]. After [`TemplateError::Memory`],
+    /// [`TemplateError::Deadline`] or [`TemplateError::Sandbox`] the instance
+    /// is spent: drop it.
+    pub fn render(
+        &mut self,
+        template: &str,
+        vars_json: &str,
+        max_output: usize,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<String, TemplateError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TemplateError::Deadline { timeout });
         }
-        let cached = t.env.read().unwrap().templates().count();
-        assert!(cached <= MAX_CACHED_TEMPLATES, "{cached} templates cached");
-        let e = t.render("{% if %}", "{}").unwrap_err();
-        assert!(e.to_string().contains("syntax error"), "{e}");
+        let ticks = left.as_nanos().div_ceil(EPOCH_TICK.as_nanos());
+        self.store
+            .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        let answer = self.call(template, vars_json, max_output);
+        answer.map_err(|e| self.classify(e, timeout))?
     }
 
-    #[test]
-    fn output_is_capped() {
-        let t = Templates::new(10);
-        let e = t.render("{{ 'x' * 100 }}", "{}").unwrap_err();
-        assert!(
-            matches!(
-                e,
-                TemplateError::TooLarge {
-                    bytes: 100,
-                    limit: 10
-                }
-            ),
-            "{e}"
-        );
+    fn call(
+        &mut self,
+        template: &str,
+        vars: &str,
+        max_output: usize,
+    ) -> wasmtime::Result<Result<String, TemplateError>> {
+        let tpl = self.put(template.as_bytes())?;
+        let vars_at = self.put(vars.as_bytes())?;
+        let max = u32::try_from(max_output).unwrap_or(u32::MAX);
+        let at = self.render.call(
+            &mut self.store,
+            (tpl, len32(template)?, vars_at, len32(vars)?, max),
+        )?;
+        let mut words = [0u8; 12];
+        self.memory.read(&self.store, at as usize, &mut words)?;
+        let word =
+            |i: usize| u32::from_le_bytes([words[i], words[i + 1], words[i + 2], words[i + 3]]);
+        let (code, ptr, len) = (word(0), word(4) as usize, word(8) as usize);
+        // Bounded before the host allocates: the text lies in the module's
+        // memory (checked by `read`) and an OK answer is at most max_output.
+        if code == abi::OK && len > max_output {
+            return Ok(Err(TemplateError::TooLarge { limit: max_output }));
+        }
+        if code != abi::OK && len > 64 << 10 {
+            wasmtime::bail!("the sandbox returned an error message of {len} bytes");
+        }
+        let mut text = vec![0u8; len];
+        self.memory.read(&self.store, ptr, &mut text)?;
+        let text = String::from_utf8(text)
+            .map_err(|_| wasmtime::Error::msg("the sandbox returned text that is not UTF-8"))?;
+        Ok(match code {
+            abi::OK => Ok(text),
+            abi::TOO_LARGE => Err(TemplateError::TooLarge { limit: max_output }),
+            abi::BAD_VARS => Err(TemplateError::Vars(text)),
+            _ => Err(TemplateError::Render(text)),
+        })
     }
 
-    #[test]
-    fn xml_filter_makes_xml_safe_text() {
-        let t = Templates::new(1024);
-        let out = t
-            .render("{{ d | xml }}", r#"{"d":"a/b<c & \"d\""}"#)
-            .unwrap();
-        assert_eq!(out, "a/b&lt;c &amp; &quot;d&quot;");
+    /// Copies `bytes` into a buffer the module allocates.
+    fn put(&mut self, bytes: &[u8]) -> wasmtime::Result<u32> {
+        let at = self.alloc.call(&mut self.store, len32(bytes)?)?;
+        self.memory.write(&mut self.store, at as usize, bytes)?;
+        Ok(at)
     }
+
+    fn classify(&self, e: wasmtime::Error, timeout: Duration) -> TemplateError {
+        if matches!(
+            e.downcast_ref::<wasmtime::Trap>(),
+            Some(wasmtime::Trap::Interrupt)
+        ) {
+            return TemplateError::Deadline { timeout };
+        }
+        if self.store.data().hit {
+            return TemplateError::Memory {
+                limit_mib: self.memory_bytes >> 20,
+            };
+        }
+        TemplateError::Sandbox(format!("{e:#}"))
+    }
+}
+
+fn len32(bytes: impl AsRef<[u8]>) -> wasmtime::Result<u32> {
+    u32::try_from(bytes.as_ref().len())
+        .map_err(|_| wasmtime::Error::msg("the template or its variables exceed 4 GiB"))
 }

@@ -70,6 +70,7 @@ pub fn runtime() -> &'static Runtime {
     RT.get_or_init(|| {
         Runtime::new(&RuntimeConfig {
             cache_dir: Some(target_dir().join("naas-test-cache")),
+            ..RuntimeConfig::default()
         })
         .expect("runtime")
     })
@@ -80,4 +81,62 @@ pub fn load(name: &str) -> Plugin {
     runtime()
         .load_file(&plugin_path(name), Limits::default())
         .unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+/// What a measured child process did.
+#[derive(Debug)]
+pub struct Measured {
+    /// Its exit status.
+    pub status: std::process::ExitStatus,
+    /// Its standard output, as lossy UTF-8.
+    pub stdout: String,
+    /// Its standard error, as lossy UTF-8.
+    pub stderr: String,
+    /// Its peak resident memory (`ru_maxrss` from `wait4`), in KiB.
+    pub max_rss_kib: u64,
+    /// Wall-clock time from spawn to exit.
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs `program args…` in the repository root and measures its peak memory
+/// (of that child alone, through `wait4`) and its wall-clock time.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which std does not know
+pub fn run_measured(program: &str, args: &[&str]) -> Measured {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+
+    let started = std::time::Instant::now();
+    let mut child = Command::new(program)
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("NAAS_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawning the child");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: plain FFI call with valid pointers; it reaps our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
+    let elapsed = started.elapsed();
+    Measured {
+        status: std::process::ExitStatus::from_raw(status),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        elapsed,
+    }
 }

@@ -134,7 +134,7 @@ impl Registry {
 
     /// Waits for `GET /v2/` to answer (200, or 401 with auth).
     fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
@@ -156,8 +156,8 @@ impl Registry {
     }
 
     fn get_v2(&self) -> std::io::Result<String> {
-        let mut sock = TcpStream::connect_timeout(&self.addr, Duration::from_millis(500))?;
-        sock.set_read_timeout(Some(Duration::from_secs(2)))?;
+        let mut sock = TcpStream::connect_timeout(&self.addr, Duration::from_secs(10))?;
+        sock.set_read_timeout(Some(Duration::from_secs(30)))?;
         let request = b"GET /v2/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
         let mut answer = Vec::new();
         match &self.ca {

@@ -142,7 +142,7 @@ impl Drop for TokenServer {
 /// Answers one request, then closes the connection.
 fn serve(mut sock: TcpStream, config: &Config, log: &Log) {
     let _ = sock.set_nonblocking(false);
-    let _ = sock.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = sock.set_read_timeout(Some(Duration::from_secs(30)));
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{Cli, CliError, PluginArgs};
+use super::{Cli, CliError};
 use crate::conformance::{Verdict, bless, check, load_fixtures};
+use crate::runtime::Limits;
 
 /// Arguments of `naas plugin test`.
 #[derive(Debug, Clone, Args)]
@@ -30,40 +31,53 @@ pub struct TestArgs {
 pub(super) async fn run(cli: &Cli, args: &TestArgs, out: &mut dyn Write) -> Result<(), CliError> {
     let fixtures = load_fixtures(&args.fixtures)?;
     let runtime = cli.runtime()?;
-    let plugin = PluginArgs {
-        plugin: args.plugin.clone(),
+    let limits = Limits {
         timeout: args.timeout,
-        memory_limit: 64,
-        max_output: 4 << 20,
-    }
-    .load(cli, &runtime)
-    .await?;
+        ..Limits::default()
+    };
+    let plugin = super::load_plugin(cli, &runtime, &args.plugin, limits).await?;
+    let total = fixtures.len();
+    // Plugin calls block: the whole set runs on the runtime's blocking pool.
+    let (p, update) = (plugin.clone(), args.update);
+    let verdicts = runtime
+        .executor()
+        .run(move || {
+            fixtures
+                .into_iter()
+                .map(|f| {
+                    let verdict = if update {
+                        bless(&p, &f).map(|()| None)
+                    } else {
+                        Ok(Some(check(&p, &f)))
+                    };
+                    (f.name, verdict)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await?;
     let (mut passed, mut failed) = (0, 0);
-    for f in &fixtures {
-        if args.update {
-            bless(&plugin, f)?;
-            writeln!(out, "UPDATED {}", f.name)?;
-            passed += 1;
-            continue;
-        }
-        match check(&plugin, f) {
-            Verdict::Pass => {
+    for (name, verdict) in verdicts {
+        match verdict? {
+            None => {
+                writeln!(out, "UPDATED {name}")?;
                 passed += 1;
-                writeln!(out, "PASS {}", f.name)?;
             }
-            Verdict::Fail(diff) => {
+            Some(Verdict::Pass) => {
+                passed += 1;
+                writeln!(out, "PASS {name}")?;
+            }
+            Some(Verdict::Fail(diff)) => {
                 failed += 1;
-                writeln!(out, "FAIL {}", f.name)?;
+                writeln!(out, "FAIL {name}")?;
                 for line in diff.lines() {
                     writeln!(out, "    {line}")?;
                 }
             }
-            Verdict::Missing => {
+            Some(Verdict::Missing) => {
                 failed += 1;
                 writeln!(
                     out,
-                    "FAIL {}: no expected.yaml; record it with --update and review it",
-                    f.name
+                    "FAIL {name}: no expected.yaml; record it with --update and review it"
                 )?;
             }
         }
@@ -74,10 +88,7 @@ pub(super) async fn run(cli: &Cli, args: &TestArgs, out: &mut dyn Write) -> Resu
         plugin.info().name
     )?;
     if failed > 0 {
-        return Err(CliError::FixturesFailed {
-            failed,
-            total: fixtures.len(),
-        });
+        return Err(CliError::FixturesFailed { failed, total });
     }
     Ok(())
 }

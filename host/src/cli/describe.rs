@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{Cli, CliError, Output, PluginArgs};
+use crate::runtime::Plugin;
 
 /// Arguments of `naas describe`.
 #[derive(Debug, Clone, Args)]
@@ -45,9 +46,27 @@ pub(super) async fn run(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let runtime = cli.runtime()?;
-    let plugin = args.plugin.load(cli, &runtime).await?;
+    let set = args.plugin.load(cli, &runtime).await?;
+    let described: Vec<Described<'_>> = set.plugins().iter().map(|p| describe(p)).collect();
+    match (args.output, described.as_slice()) {
+        (Output::Text, _) => {
+            for (i, d) in described.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                write_text(out, d)?;
+            }
+            Ok(())
+        }
+        // One plugin is one object, several a list (as `kubectl get -o json`).
+        (format, [one]) => write_structured(out, one, format),
+        (format, many) => write_structured(out, &many, format),
+    }
+}
+
+fn describe(plugin: &Plugin) -> Described<'_> {
     let info = plugin.info();
-    let described = Described {
+    Described {
         name: &info.name,
         version: &info.version,
         vendor: &info.vendor,
@@ -65,10 +84,10 @@ pub(super) async fn run(
                 spec_schema: serde_json::from_str(&k.spec_schema).unwrap_or_default(),
             })
             .collect(),
-    };
-    if args.output != Output::Text {
-        return write_structured(out, &described, args.output);
     }
+}
+
+fn write_text(out: &mut dyn Write, described: &Described<'_>) -> Result<(), CliError> {
     writeln!(out, "Name:        {}", described.name)?;
     writeln!(out, "Version:     {}", described.version)?;
     writeln!(out, "Vendor:      {}", described.vendor)?;

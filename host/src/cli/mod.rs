@@ -8,6 +8,7 @@ mod render;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -15,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::inventory::InventoryError;
 use crate::manifest::ManifestError;
 use crate::pipeline::PipelineError;
+use crate::plugin_set::{PluginSet, PluginSetError};
 use crate::runtime::{self, Limits, Plugin, Runtime, RuntimeConfig};
 
 /// Network-as-a-Service on Kubernetes with WebAssembly plugins.
@@ -62,13 +64,14 @@ pub enum Output {
     Yaml,
 }
 
-/// Which plugin to load and under which limits.
+/// Which plugins to load and under which limits.
 #[derive(Debug, Clone, Args)]
 pub struct PluginArgs {
-    /// The plugin: a Wasm component file, or an OCI reference
-    /// (`REGISTRY/REPOSITORY:TAG[@sha256:…]`) pulled through the verified cache.
-    #[arg(long, short = 'p', value_name = "FILE|REF")]
-    pub plugin: String,
+    /// A plugin: a Wasm component file, or an OCI reference
+    /// (`REGISTRY/REPOSITORY:TAG[@sha256:…]`) pulled through the verified
+    /// cache. Repeatable: each service goes to the plugin declaring its kind.
+    #[arg(long = "plugin", short = 'p', value_name = "FILE|REF", required = true)]
+    pub plugins: Vec<String>,
     /// Deadline of each plugin call, e.g. `500ms`, `2s`.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -81,23 +84,18 @@ pub struct PluginArgs {
 }
 
 impl PluginArgs {
-    /// Loads the plugin these flags name into `runtime`. The one place a
-    /// command turns `--plugin` into a [`Plugin`].
-    ///
-    /// A path that exists is a file; otherwise a reference naming a
-    /// registry is pulled (see [`Cli::fetcher`]) and loaded without hashing
-    /// the component twice.
+    /// Loads every `--plugin` into `runtime` and indexes them by kind. The
+    /// one place a command turns `--plugin` into plugins.
     ///
     /// # Errors
-    /// When the plugin cannot be read, pulled, compiled, linked or described.
-    pub async fn load(&self, cli: &Cli, runtime: &Runtime) -> Result<Plugin, CliError> {
-        let path = Path::new(&self.plugin);
-        if path.exists() || !crate::oci::PluginRef::looks_like_reference(&self.plugin) {
-            return Ok(runtime.load_file(path, self.limits())?);
+    /// When a plugin cannot be read, pulled, compiled, linked or described,
+    /// or two plugins declare the same kind.
+    pub async fn load(&self, cli: &Cli, runtime: &Runtime) -> Result<PluginSet, CliError> {
+        let mut plugins = Vec::with_capacity(self.plugins.len());
+        for p in &self.plugins {
+            plugins.push(load_plugin(cli, runtime, p, self.limits()).await?);
         }
-        let (_, plugin) =
-            registry::load_plugin(cli, &self.plugin, None, runtime, self.limits()).await?;
-        Ok(plugin)
+        Ok(PluginSet::new(plugins)?)
     }
 
     /// The limits these flags ask for.
@@ -109,6 +107,26 @@ impl PluginArgs {
             max_output_bytes: self.max_output,
         }
     }
+}
+
+/// Loads one plugin, on the runtime's blocking pool. A path that exists is a
+/// file; otherwise a reference naming a registry is pulled (see
+/// [`Cli::fetcher`]) and loaded without hashing the component twice.
+///
+/// # Errors
+/// When the plugin cannot be read, pulled, compiled, linked or described.
+pub async fn load_plugin(
+    cli: &Cli,
+    runtime: &Runtime,
+    plugin: &str,
+    limits: Limits,
+) -> Result<Arc<Plugin>, CliError> {
+    let path = Path::new(plugin);
+    if path.exists() || !crate::oci::PluginRef::looks_like_reference(plugin) {
+        return Ok(runtime.load_file_async(path.to_path_buf(), limits).await?);
+    }
+    let (_, plugin) = registry::load_plugin(cli, plugin, None, runtime, limits).await?;
+    Ok(plugin)
 }
 
 /// Why a command failed.
@@ -123,6 +141,12 @@ pub enum CliError {
     /// The plugin could not be loaded.
     #[error(transparent)]
     Runtime(#[from] runtime::Error),
+    /// The plugins cannot be served together.
+    #[error(transparent)]
+    PluginSet(#[from] PluginSetError),
+    /// With `--strict`, a document of a kind no plugin serves.
+    #[error("{0}")]
+    Unserved(String),
     /// A registry operation (pull, push, verify, cache) failed.
     #[error(transparent)]
     Oci(#[from] crate::oci::Error),
@@ -156,10 +180,26 @@ pub enum CliError {
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(String),
+    /// Whoever reads the output closed it (`naas … | head`). Not a failure:
+    /// like standard Unix tools, the binary stops quietly with status 0.
+    #[error("the output was closed by its reader")]
+    OutputClosed,
+}
+
+impl CliError {
+    /// Whether the command should end quietly and successfully (the reader
+    /// of its output went away), rather than report an error.
+    #[must_use]
+    pub fn is_output_closed(&self) -> bool {
+        matches!(self, CliError::OutputClosed)
+    }
 }
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return CliError::OutputClosed;
+        }
         CliError::Output(e.to_string())
     }
 }
@@ -187,7 +227,10 @@ impl Cli {
         } else {
             self.cache_dir.clone().or_else(default_cache_dir)
         };
-        Runtime::new(&RuntimeConfig { cache_dir })
+        Runtime::new(&RuntimeConfig {
+            cache_dir,
+            ..RuntimeConfig::default()
+        })
     }
 }
 
@@ -217,9 +260,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
-/// Prints a pipeline error the way a user reads it.
-pub(crate) fn print_failure(err: &mut dyn Write, e: &PipelineError) -> std::io::Result<()> {
-    writeln!(err, "error: {e}")
+/// Prints a pipeline error the way a user reads it. A closed stderr is no
+/// reason to stop: the command fails with its own error all the same.
+pub(crate) fn print_failure(err: &mut dyn Write, e: &PipelineError) {
+    let _ = writeln!(err, "error: {e}");
 }
 
 #[cfg(test)]

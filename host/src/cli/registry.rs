@@ -3,12 +3,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
 
 use super::describe::write_structured;
 use super::{Cli, CliError, Output};
+use crate::digest::Digest;
 use crate::oci::{
     DockerConfig, Fetched, Fetcher, PluginRef, PushRequest, RegistryOptions, RetryPolicy,
 };
@@ -120,15 +122,17 @@ pub(super) async fn load_plugin(
     digest: Option<&str>,
     runtime: &Runtime,
     limits: Limits,
-) -> Result<(Fetched, Plugin), CliError> {
+) -> Result<(Fetched, Arc<Plugin>), CliError> {
     let r = PluginRef::parse(reference, digest)?;
     let fetched = cli.fetcher()?.fetch(&r).await?;
-    let plugin = runtime.load_verified(
-        &fetched.reference.to_string(),
-        &fetched.component,
-        fetched.component_digest.clone(),
-        limits,
-    )?;
+    let plugin = runtime
+        .load_verified_async(
+            fetched.reference.to_string(),
+            fetched.component.clone(),
+            fetched.component_digest.clone(),
+            limits,
+        )
+        .await?;
     Ok((fetched, plugin))
 }
 
@@ -142,7 +146,12 @@ pub(super) async fn push(cli: &Cli, args: &PushArgs, out: &mut dyn Write) -> Res
     })?;
     let runtime = cli.runtime()?;
     let name = args.component.display().to_string();
-    let plugin = runtime.load_bytes(&name, &bytes, Limits::default())?;
+    let plugin = {
+        let (bytes, digest) = (Arc::<[u8]>::from(bytes.as_slice()), Digest::of(&bytes));
+        runtime
+            .load_verified_async(name, bytes, digest, Limits::default())
+            .await?
+    };
     let info = plugin.info();
     let mut annotations = BTreeMap::from([
         (

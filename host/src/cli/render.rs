@@ -2,6 +2,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
 use serde::Serialize;
@@ -9,7 +10,9 @@ use serde::Serialize;
 use super::{Cli, CliError, Output, PluginArgs, print_failure};
 use crate::inventory::{Inventory, load_variables};
 use crate::manifest::read_services;
-use crate::pipeline::{Evaluation, evaluate, service_id};
+use futures_util::future::join_all;
+
+use crate::pipeline::{Evaluation, service_id};
 
 /// Arguments of `naas render`.
 #[derive(Debug, Clone, Args)]
@@ -32,6 +35,10 @@ pub struct RenderArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// Fail on a document whose kind no plugin serves (by default it is
+    /// skipped, with a line on stderr).
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// One rendered service, as printed with `-o json|yaml`.
@@ -77,26 +84,47 @@ pub(super) async fn run(
         None => serde_json::Value::Object(serde_json::Map::new()),
     };
     let runtime = cli.runtime()?;
-    let plugin = args.plugin.load(cli, &runtime).await?;
+    let plugins = args.plugin.load(cli, &runtime).await?;
+
+    // Documents of kinds no plugin serves (a ConfigMap in kustomize output...)
+    // are skipped with a note, or refused with --strict.
+    let (served, unserved): (Vec<_>, Vec<_>) = services
+        .into_iter()
+        .partition(|s| plugins.plugin_for(&s.api_version, &s.kind).is_some());
+    for s in &unserved {
+        let note = format!(
+            "{} {}/{} ({}): no plugin serves this kind",
+            s.api_version, s.kind, s.name, s.namespace
+        );
+        if args.strict {
+            return Err(CliError::Unserved(format!("{note} (--strict)")));
+        }
+        let _ = writeln!(err, "skipping {note}");
+    }
+    if served.is_empty() {
+        let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
+        return Err(CliError::NoServices(names.join(", ")));
+    }
 
     // All or nothing: print configs only when every service rendered.
-    let mut evaluations = Vec::new();
+    let total = served.len();
+    let runs = served.into_iter().map(|service| {
+        let context = Arc::new(inventory.context_for(&service.namespace, &variables));
+        plugins.evaluate(runtime.executor(), service, context)
+    });
+    let mut evaluations = Vec::with_capacity(total);
     let mut failed = 0;
-    for service in &services {
-        let context = inventory.context_for(&service.namespace, &variables);
-        match evaluate(&plugin, service, &context) {
+    for result in join_all(runs).await {
+        match result {
             Ok(e) => evaluations.push(e),
             Err(e) => {
                 failed += 1;
-                print_failure(err, &e)?;
+                print_failure(err, &e);
             }
         }
     }
     if failed > 0 {
-        return Err(CliError::ServicesFailed {
-            failed,
-            total: services.len(),
-        });
+        return Err(CliError::ServicesFailed { failed, total });
     }
     write_evaluations(out, &evaluations, args.output)
 }

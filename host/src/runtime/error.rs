@@ -116,4 +116,10 @@ pub enum Error {
     /// The engine could not be set up.
     #[error("cannot set up the Wasm engine: {0}")]
     Engine(String),
+    /// The host itself panicked while running plugin work. The panic was
+    /// contained to that one job; it is a bug in naas.
+    #[error(
+        "the host failed while running plugin work: {0}; this is a bug in naas, please report it"
+    )]
+    HostPanic(String),
 }

@@ -3,6 +3,7 @@
 mod bindings;
 mod cache;
 mod error;
+mod executor;
 mod plugin;
 mod state;
 
@@ -12,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use bindings::{
@@ -21,9 +22,11 @@ pub use bindings::{
 };
 pub use cache::{ArtifactCache, LoadOutcome};
 pub use error::{Error, RuntimeResult};
+pub use executor::Executor;
 pub use plugin::{Plugin, Session};
 
 use crate::digest::Digest;
+use crate::template::TemplateEngine;
 use state::State;
 
 /// How often the epoch advances; deadlines are counted in these ticks.
@@ -82,17 +85,35 @@ impl Limits {
 pub struct RuntimeConfig {
     /// Directory of compiled artifacts; `None` compiles in memory every time.
     pub cache_dir: Option<PathBuf>,
+    /// Most plugin calls (evaluations, loads) running at once on the blocking
+    /// pool; `0` means the number of CPUs (at least 2).
+    pub max_concurrent_calls: usize,
 }
 
 /// The Wasm runtime: one [`Engine`] (pooling allocator, epoch interruption),
 /// one linker granting WASI-with-nothing plus the `host` imports, the
 /// compiled-artifact cache, and the pre-instantiated plugins by digest.
 ///
+/// Cheap to clone: clones share everything.
+///
 /// # Guarantees
 /// A component is compiled at most once per digest for the life of the
 /// runtime, and at most once per digest and engine version with a cache
 /// directory. Every evaluation gets a fresh Store.
+///
+/// # Caveats
+/// Loading a plugin and calling it block the calling thread (compiling,
+/// running guest code, and WASI's synchronous bindings, which drive a tokio
+/// runtime of their own when a guest writes to stderr). From async code use
+/// the `*_async` methods and [`crate::pipeline::evaluate_async`], which run
+/// the work on tokio's blocking pool through the runtime's [`Executor`];
+/// calling the blocking methods on an async worker thread panics inside WASI.
+#[derive(Clone)]
 pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     engine: Engine,
     linker: Linker<State>,
     cache: Option<ArtifactCache>,
@@ -100,13 +121,16 @@ pub struct Runtime {
     /// the slot's lock while that digest compiles, so loads of one digest
     /// happen once and never wait for another digest's compile.
     loaded: Mutex<HashMap<Digest, Arc<PreSlot>>>,
+    templates: Arc<TemplateEngine>,
+    executor: Executor,
     _ticker: EpochTicker,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
-            .field("cache", &self.cache)
+            .field("cache", &self.inner.cache)
+            .field("executor", &self.inner.executor)
             .finish_non_exhaustive()
     }
 }
@@ -149,25 +173,75 @@ impl Runtime {
             .transpose()?;
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?;
+        let templates = Arc::new(TemplateEngine::new(&engine, cache.clone()));
+        let concurrency = match config.max_concurrent_calls {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            n => n,
+        };
         Ok(Self {
-            engine,
-            linker,
-            cache,
-            loaded: Mutex::new(HashMap::new()),
-            _ticker: ticker,
+            inner: Arc::new(Inner {
+                engine,
+                linker,
+                cache,
+                loaded: Mutex::new(HashMap::new()),
+                templates,
+                executor: Executor::new(concurrency),
+                _ticker: ticker,
+            }),
         })
     }
 
     /// The engine, for callers that measure or precompile.
     #[must_use]
     pub fn engine(&self) -> &Engine {
-        &self.engine
+        &self.inner.engine
     }
 
     /// The compiled-artifact cache, if any.
     #[must_use]
     pub fn cache(&self) -> Option<&ArtifactCache> {
-        self.cache.as_ref()
+        self.inner.cache.as_ref()
+    }
+
+    /// The bounded pool that runs plugin work for async callers.
+    #[must_use]
+    pub fn executor(&self) -> &Executor {
+        &self.inner.executor
+    }
+
+    /// Like [`Runtime::load_file`], on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`Runtime::load_file`]; [`Error::HostPanic`] if the host panicked.
+    pub async fn load_file_async(
+        &self,
+        path: PathBuf,
+        limits: Limits,
+    ) -> RuntimeResult<Arc<Plugin>> {
+        let rt = self.clone();
+        self.executor()
+            .run(move || rt.load_file(&path, limits).map(Arc::new))
+            .await?
+    }
+
+    /// Like [`Runtime::load_verified`], on the blocking pool.
+    ///
+    /// # Errors
+    /// As [`Runtime::load_verified`]; [`Error::HostPanic`] if the host panicked.
+    pub async fn load_verified_async(
+        &self,
+        name: String,
+        bytes: Arc<[u8]>,
+        digest: Digest,
+        limits: Limits,
+    ) -> RuntimeResult<Arc<Plugin>> {
+        let rt = self.clone();
+        self.executor()
+            .run(move || {
+                rt.load_verified(&name, &bytes, digest, limits)
+                    .map(Arc::new)
+            })
+            .await?
     }
 
     /// Loads a plugin from a component file.
@@ -212,7 +286,19 @@ impl Runtime {
     ) -> RuntimeResult<Plugin> {
         limits.check()?;
         let (pre, outcome) = self.pre_for(name, &digest, bytes)?;
-        Plugin::new(name, digest, pre, outcome, limits)
+        // Ready before any call, so no call's deadline pays for it.
+        self.inner
+            .templates
+            .prepare()
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        Plugin::new(
+            name,
+            digest,
+            pre,
+            outcome,
+            limits,
+            self.inner.templates.clone(),
+        )
     }
 
     fn pre_for(
@@ -221,8 +307,9 @@ impl Runtime {
         digest: &Digest,
         bytes: &[u8],
     ) -> RuntimeResult<(bindings::PluginPre<State>, LoadOutcome)> {
+        let inner = &*self.inner;
         let slot = {
-            let mut loaded = self.loaded.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut loaded = inner.loaded.lock().unwrap_or_else(PoisonError::into_inner);
             loaded.entry(digest.clone()).or_default().clone()
         };
         let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -230,17 +317,17 @@ impl Runtime {
             return Ok((pre.clone(), LoadOutcome::FromCache));
         }
         check_component_header(name, bytes)?;
-        let (component, outcome) = match &self.cache {
-            Some(cache) => cache.load_or_compile(&self.engine, name, digest, bytes)?,
+        let engine = &inner.engine;
+        let (component, outcome) = match &inner.cache {
+            Some(cache) => cache.load_or_compile(engine, name, digest, bytes)?,
             None => {
-                let artifact = compile(&self.engine, name, bytes)?;
-                // SAFETY: produced just now by this engine.
-                let c =
-                    unsafe { wasmtime::component::Component::deserialize(&self.engine, &artifact) }
-                        .map_err(|e| Error::Compile {
-                            plugin: name.to_string(),
-                            detail: format!("{e:#}"),
-                        })?;
+                let compile_err = |e: wasmtime::Error| Error::Compile {
+                    plugin: name.to_string(),
+                    detail: format!("{e:#}"),
+                };
+                let started = std::time::Instant::now();
+                let c = Component::new(engine, bytes).map_err(compile_err)?;
+                tracing::info!(plugin = name, elapsed = ?started.elapsed(), "compiled plugin");
                 (c, LoadOutcome::Compiled)
             }
         };
@@ -248,7 +335,7 @@ impl Runtime {
             plugin: name.to_string(),
             detail: format!("{e:#}"),
         };
-        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+        let instance_pre = inner.linker.instantiate_pre(&component).map_err(|e| {
             Error::Link {
                 plugin: name.to_string(),
                 detail: format!(
@@ -266,19 +353,6 @@ impl Runtime {
 
 /// The pre-instantiated plugin of one digest, once loaded.
 type PreSlot = Mutex<Option<bindings::PluginPre<State>>>;
-
-/// Compiles component bytes into a serialized artifact for `engine`.
-fn compile(engine: &Engine, plugin: &str, bytes: &[u8]) -> RuntimeResult<Vec<u8>> {
-    let started = std::time::Instant::now();
-    let artifact = engine
-        .precompile_component(bytes)
-        .map_err(|e| Error::Compile {
-            plugin: plugin.to_string(),
-            detail: format!("{e:#}"),
-        })?;
-    tracing::info!(plugin, elapsed = ?started.elapsed(), "compiled plugin");
-    Ok(artifact)
-}
 
 /// Refuses anything that is not a Wasm component, with a hint for core modules.
 fn check_component_header(plugin: &str, bytes: &[u8]) -> RuntimeResult<()> {

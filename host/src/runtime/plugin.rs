@@ -9,7 +9,7 @@ use super::error::{Error, RuntimeResult};
 use super::state::State;
 use super::{Limits, LoadOutcome};
 use crate::digest::Digest;
-use crate::template::Templates;
+use crate::template::TemplateEngine;
 
 /// A plugin ready to evaluate services: its compiled, linked component, its
 /// `describe()` answer and its limits. Cheap to share behind an `Arc`.
@@ -19,7 +19,7 @@ pub struct Plugin {
     info: PluginInfo,
     pre: bindings::PluginPre<State>,
     limits: Limits,
-    templates: Arc<Templates>,
+    templates: Arc<TemplateEngine>,
     outcome: LoadOutcome,
 }
 
@@ -40,6 +40,7 @@ impl Plugin {
         pre: bindings::PluginPre<State>,
         outcome: LoadOutcome,
         limits: Limits,
+        templates: Arc<TemplateEngine>,
     ) -> RuntimeResult<Self> {
         let mut plugin = Self {
             name: name.into(),
@@ -54,7 +55,7 @@ impl Plugin {
             },
             pre,
             limits,
-            templates: Arc::new(Templates::new(limits.max_output_bytes)),
+            templates,
             outcome,
         };
         let mut session = plugin.session()?;
@@ -109,14 +110,11 @@ impl Plugin {
     /// # Errors
     /// When instantiation traps, times out or exceeds the memory limit.
     pub fn session(&self) -> RuntimeResult<Session<'_>> {
-        let state = State::new(
-            self.name.clone(),
-            self.templates.clone(),
-            self.limits.memory_bytes,
-        );
+        let state = State::new(self.name.clone(), self.templates.clone(), self.limits);
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.limits.ticks());
+        store.data_mut().start_call();
         let instance = match self.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return Err(classify(self, &store, "instantiate", e)),
@@ -207,6 +205,7 @@ impl Session<'_> {
         size: impl FnOnce(&R) -> usize,
     ) -> RuntimeResult<R> {
         self.store.set_epoch_deadline(self.plugin.limits.ticks());
+        self.store.data_mut().start_call();
         match f(&self.instance, &mut self.store) {
             Ok(r) => {
                 let bytes = size(&r);

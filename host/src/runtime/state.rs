@@ -1,13 +1,15 @@
 //! Per-evaluation Store state: the empty WASI context, the memory limiter and the host imports.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::Limits;
 use super::bindings::{LogLevel, naas::plugin::host::Host};
-use crate::template::Templates;
+use crate::template::{TemplateEngine, TemplateInstance};
 
 /// Longest log message kept from a plugin; the rest is cut.
 pub const MAX_LOG_MESSAGE: usize = 4096;
@@ -55,7 +57,14 @@ pub(crate) struct State {
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
     stderr: MemoryOutputPipe,
-    templates: Arc<Templates>,
+    templates: Arc<TemplateEngine>,
+    /// The template sandbox of this evaluation, made on the first
+    /// `render-template` and dropped after any failure.
+    template: Option<TemplateInstance>,
+    limits: Limits,
+    /// When the current call's deadline runs out: templates rendered on its
+    /// behalf get only what is left.
+    call_deadline: Instant,
     plugin: Arc<str>,
     /// The service being evaluated (`Kind namespace/name`), for log lines.
     pub(crate) service: String,
@@ -65,7 +74,7 @@ pub(crate) struct State {
 impl State {
     /// A state granting nothing: no files, env, args, network; stdout dropped,
     /// stderr kept (bounded) to explain crashes. Clocks and random work.
-    pub(crate) fn new(plugin: Arc<str>, templates: Arc<Templates>, memory_limit: usize) -> Self {
+    pub(crate) fn new(plugin: Arc<str>, templates: Arc<TemplateEngine>, limits: Limits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
@@ -77,15 +86,23 @@ impl State {
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter {
-                limit: memory_limit,
+                limit: limits.memory_bytes,
                 hit: false,
             },
             stderr,
             templates,
+            template: None,
+            limits,
+            call_deadline: Instant::now() + limits.timeout,
             plugin,
             service: String::new(),
             log_lines: 0,
         }
+    }
+
+    /// Starts the deadline of a new call (instantiate, validate, expand...).
+    pub(crate) fn start_call(&mut self) {
+        self.call_deadline = Instant::now() + self.limits.timeout;
     }
 
     /// What the plugin wrote to stderr so far, as lossy UTF-8, trimmed.
@@ -126,9 +143,26 @@ impl Host for State {
     }
 
     fn render_template(&mut self, template: String, vars: String) -> Result<String, String> {
-        self.templates
-            .render(&template, &vars)
-            .map_err(|e| e.to_string())
+        let instance = match self.template.take() {
+            Some(i) => i,
+            None => self
+                .templates
+                .instantiate(self.limits.memory_bytes)
+                .map_err(|e| e.to_string())?,
+        };
+        let mut instance = instance;
+        let out = instance.render(
+            &template,
+            &vars,
+            self.limits.max_output_bytes,
+            self.call_deadline,
+            self.limits.timeout,
+        );
+        // A failed render may have left the sandbox spent: start afresh next time.
+        if out.is_ok() {
+            self.template = Some(instance);
+        }
+        out.map_err(|e| e.to_string())
     }
 }
 

@@ -9,6 +9,7 @@
 //! | `fs`            | probes files, environment and arguments; one violation on `probe` |
 //! | `template-bomb` | asks the host to render billions of loop iterations; violation on `template` |
 //! | `log-flood`     | logs 100000 lines of 10 KiB, then passes                         |
+//! | `template`      | render asks the host to render `spec.template` with `spec.vars` and returns the output (or a violation on `template`) |
 //! | anything else   | behaves well                                                     |
 //!
 //! Every export that receives a service (validate, expand, render) misbehaves.
@@ -106,6 +107,15 @@ fn misbehave(service: &Service, host: &dyn Host) -> Outcome {
     }
 }
 
+/// Renders the service's `spec.template` with `spec.vars` through the host.
+fn render_spec_template(service: &Service, host: &dyn Host) -> Result<String, Vec<Violation>> {
+    let spec: serde_json::Value = serde_json::from_str(&service.spec).unwrap_or_default();
+    let template = spec["template"].as_str().unwrap_or_default();
+    let vars = spec.get("vars").cloned().unwrap_or(serde_json::json!({}));
+    host.render_template(template, &vars)
+        .map_err(|e| vec![Violation::new("template", e)])
+}
+
 impl Plugin for Hostile {
     fn describe() -> PluginInfo {
         PluginInfo {
@@ -153,10 +163,10 @@ impl Plugin for Hostile {
                 "the tenant has no device to render for",
             )]);
         };
-        let text = if service.name == "oversize" {
-            "x".repeat(OVERSIZE_BYTES)
-        } else {
-            "ok".to_string()
+        let text = match service.name.as_str() {
+            "oversize" => "x".repeat(OVERSIZE_BYTES),
+            "template" => render_spec_template(service, host)?,
+            _ => "ok".to_string(),
         };
         Ok(vec![DeviceConfig {
             device: device.name.clone(),

@@ -46,7 +46,7 @@ pub mod ports;
 pub mod render;
 pub mod spec;
 #[cfg(feature = "templates")]
-pub mod templates;
+pub use naas_template_engine::dialect as templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;

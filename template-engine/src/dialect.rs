@@ -1,4 +1,4 @@
-//! The template dialect of `render-template`: minijinja with fixed settings, shared by the host and plugins' native tests.
+//! The template dialect of `render-template`: minijinja with fixed settings, shared by the sandbox and plugins' native tests.
 
 use minijinja::{Environment, UndefinedBehavior};
 
