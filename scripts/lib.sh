@@ -7,12 +7,16 @@ step() { printf '\n==> %s\n' "$*"; }
 # machine (CI clones main anew every run), unless the caller chose one.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/naas/target}"
 
-# rustup's wasm32-wasip2 target, installed once.
+# rustup's Wasm targets, installed once: wasm32-wasip2 for plugins,
+# wasm32-unknown-unknown for the template sandbox (host/build.rs).
 need_rust_wasm_target() {
-  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
-    step "rustup target add wasm32-wasip2"
-    rustup target add wasm32-wasip2
-  fi
+  local t
+  for t in wasm32-wasip2 wasm32-unknown-unknown; do
+    if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+      step "rustup target add $t"
+      rustup target add "$t"
+    fi
+  done
 }
 
 # Debian packages, installed once: `need_apt PKG...` runs one `apt-get update`

@@ -422,3 +422,28 @@ fn describe_with_several_plugins_lists_each() {
         .collect();
     assert_eq!(kinds, ["AccessPorts", "BgpPeering"]);
 }
+
+#[test]
+fn the_committed_crds_are_what_naas_crds_generates() {
+    let cache = tempfile::tempdir().unwrap();
+    let out_dir = cache.path().join("crds");
+    let out = naas(cache.path(), &["crds", "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let committed = common::repo_root().join("crds");
+    let mut names: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["devices.naas.io.yaml", "plugins.naas.io.yaml"]);
+    for name in names {
+        assert_eq!(
+            std::fs::read_to_string(out_dir.join(&name)).unwrap(),
+            std::fs::read_to_string(committed.join(&name)).unwrap_or_default(),
+            "crds/{name} differs from the code: run `naas crds --out crds` and commit"
+        );
+    }
+    // And printed, as one multi-document stream.
+    let printed = text(&naas(cache.path(), &["crds"]).stdout);
+    assert_eq!(printed.matches("kind: CustomResourceDefinition").count(), 2);
+}

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use naas::oci::{
-    Error, Fetched, Fetcher, PluginRef, PushRequest, Pushed, RegistryOptions, RetryPolicy, Source,
+    DockerConfig, Error, Fetched, Fetcher, PluginRef, PushRequest, Pushed, RegistryOptions,
+    RetryPolicy, Source,
 };
 use naas::runtime::{Limits, LoadOutcome, Runtime, RuntimeConfig};
 use registry::token_server::TokenServer;
@@ -483,9 +484,12 @@ fn docker_config(dir: &Path, host: &str, user: &str, password: &str) -> String {
 
 #[test]
 fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_clearly() {
+    // The token server over HTTPS, with a certificate from its own CA.
     let tokens = TokenServer::start("vendor", "t0ken-pass");
     let reg = Registry::start_token_auth(&tokens);
     let (h, dir) = (reg.host(), tempfile::tempdir().unwrap());
+    let ca = tokens.ca_file().display().to_string();
+    assert!(tokens.realm().starts_with("https://"), "{}", tokens.realm());
 
     // The registry sends anonymous clients to the token server.
     let challenge = reg.anonymous_v2().to_ascii_lowercase();
@@ -512,7 +516,7 @@ fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_cl
 
     let push_cache = tempfile::tempdir().unwrap();
     let push = format!(
-        "--registry-config {good} --insecure-registry {h} plugin push {} {r}",
+        "--registry-config {good} --insecure-registry {h} --ca-file {ca} plugin push {} {r}",
         file.display()
     );
     let digest = stdout_of(naas(push_cache.path(), &push, &[]))
@@ -533,7 +537,7 @@ fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_cl
     // named by the environment.
     let (pull_cache, out) = (tempfile::tempdir().unwrap(), dir.path().join("pulled.wasm"));
     let pull = format!(
-        "--insecure-registry {h} plugin pull {r} -o {}",
+        "--insecure-registry {h} --ca-file {ca} plugin pull {r} -o {}",
         out.display()
     );
     let said = stdout_of(naas(
@@ -573,4 +577,79 @@ fn bearer_tokens_from_the_realm_push_and_pull_and_a_wrong_password_is_refused_cl
         issued,
         "no token for a wrong password"
     );
+}
+
+/// Library options for a plain-HTTP registry `h` with `credentials`, plus
+/// `--insecure-registry` entries `more`.
+fn token_options(h: &str, credentials: &str, more: &[&str]) -> RegistryOptions {
+    let mut opts = options(h);
+    opts.credentials = DockerConfig::from_file(Path::new(credentials)).unwrap();
+    opts.insecure_registries
+        .extend(more.iter().map(|m| m.to_string()));
+    opts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_http_token_realm_gets_no_request_unless_insecure_registry_allows_it() {
+    let tokens = TokenServer::start_plain_http("vendor", "t0ken-pass");
+    let reg = Registry::start_token_auth(&tokens);
+    let (h, t, dir) = (reg.host(), tokens.host(), tempfile::tempdir().unwrap());
+    let realm = tokens.realm();
+    assert_eq!(realm, format!("http://{t}/token"));
+    assert!(
+        reg.anonymous_v2()
+            .to_ascii_lowercase()
+            .contains(&format!("bearer realm=\"{realm}\"")),
+        "the registry must name the plain-HTTP realm"
+    );
+    let good = docker_config(dir.path(), &h, "vendor", "t0ken-pass");
+    let r = format!("{h}/vendor/realm:1");
+    let component = unique_component("access_ports", "realm");
+    let request = PushRequest {
+        reference: oci_ref(&r),
+        component: component.clone(),
+        title: Some("plugin.wasm".into()),
+        annotations: Default::default(),
+        created: None,
+    };
+
+    // --insecure-registry names the registry only: a pull and a push are
+    // refused, naming the realm and what to do, before the realm is asked.
+    let refused = |e: Error| {
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, Error::InsecureTokenRealm { realm: named, .. } if *named == realm),
+            "{msg}"
+        );
+        assert!(
+            msg.contains(&format!(
+                "registry {h} names the plain-HTTP token realm {realm}"
+            )) && msg.contains("https:// realm")
+                && msg.contains(&format!("--insecure-registry {t}")),
+            "{msg}"
+        );
+    };
+    let f = Fetcher::new(token_options(&h, &good, &[]), None).unwrap();
+    refused(fetch(&f, &r).await.unwrap_err());
+    refused(f.push(&request).await.unwrap_err());
+    // Another port of the realm's host is no permission either.
+    let other_port = Fetcher::new(token_options(&h, &good, &["127.0.0.1"]), None).unwrap();
+    refused(fetch(&other_port, &r).await.unwrap_err());
+    assert_eq!(
+        tokens.requests(),
+        0,
+        "no request (so no credentials) may reach a refused realm"
+    );
+
+    // Allowing the token server's host:port lets the token flow run.
+    let f = Fetcher::new(token_options(&h, &good, &[&t]), None).unwrap();
+    let pushed = f.push(&request).await.unwrap();
+    let got = fetch(&f, &r).await.unwrap();
+    assert_eq!(got.manifest_digest, pushed.manifest_digest);
+    assert_eq!(&got.component[..], &component[..]);
+    assert!(
+        tokens.requests() > 0 && !tokens.issued().is_empty(),
+        "the allowed realm issued the tokens"
+    );
+    assert!(tokens.issued().iter().all(|i| i.user == "vendor"));
 }

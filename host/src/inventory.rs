@@ -92,18 +92,26 @@ impl Inventory {
     /// # Errors
     /// As [`Inventory::load`].
     pub fn parse(text: &str, file: &str) -> Result<Self, InventoryError> {
-        let mut inv: Inventory =
-            serde_yaml_ng::from_str(text).map_err(|e| InventoryError::Parse {
-                file: file.to_string(),
-                detail: e.to_string(),
-            })?;
+        let inv: Inventory = serde_yaml_ng::from_str(text).map_err(|e| InventoryError::Parse {
+            file: file.to_string(),
+            detail: e.to_string(),
+        })?;
+        inv.checked(file)
+    }
+
+    /// Checks device names (unique, not empty) and expands every grant's
+    /// port ranges; `file` names the source in errors.
+    ///
+    /// # Errors
+    /// A duplicate or empty device name, or an invalid port range.
+    pub fn checked(mut self, file: &str) -> Result<Self, InventoryError> {
         let field_err = |field: String, problem: String| InventoryError::Field {
             file: file.to_string(),
             field,
             problem,
         };
         let mut names = BTreeSet::new();
-        for (i, d) in inv.devices.iter_mut().enumerate() {
+        for (i, d) in self.devices.iter_mut().enumerate() {
             if d.name.is_empty() || !names.insert(d.name.clone()) {
                 return Err(field_err(
                     format!("devices[{i}].name"),
@@ -125,7 +133,7 @@ impl Inventory {
                 g.ports = ports;
             }
         }
-        Ok(inv)
+        Ok(self)
     }
 
     /// The context a plugin sees for `tenant`: the devices granted to it

@@ -9,10 +9,12 @@
 pub mod cli;
 pub mod conformance;
 pub mod digest;
+pub mod driver;
 pub mod fsutil;
 pub mod inventory;
 pub mod manifest;
 pub mod oci;
+pub mod operator;
 pub mod pipeline;
 pub mod plugin_set;
 pub mod runtime;

@@ -1,11 +1,13 @@
-//! A minimal registry token server (distribution's token auth spec) on 127.0.0.1: HTTP basic credentials in, an RS256 JWT with an `x5c` chain out, signed with the `openssl` CLI; it counts what it issues and refuses.
+//! A minimal registry token server (distribution's token auth spec) on 127.0.0.1, over HTTPS or plain HTTP: HTTP basic credentials in, an RS256 JWT with an `x5c` chain out, signed with the `openssl` CLI; it counts the requests it gets and what it issues and refuses.
 //!
 //! The registry is configured with `auth: token:` pointing its realm here and
 //! its `rootcertbundle` at [`TokenServer::ca_file`], the CA generated for this
-//! run that signed the token-signing certificate. A client that gets a 401
-//! with `WWW-Authenticate: Bearer realm=…,service=…,scope=…` asks
-//! `GET /token?service=…&scope=repository:NAME:pull,push` with its basic
-//! credentials and presents the token it gets back as `Authorization: Bearer`.
+//! run that signed the token-signing certificate (and, over HTTPS, the
+//! server's certificate for 127.0.0.1: clients pass it as `--ca-file`). A
+//! client that gets a 401 with `WWW-Authenticate: Bearer realm=…,service=…,
+//! scope=…` asks `GET /token?service=…&scope=repository:NAME:pull,push` with
+//! its basic credentials and presents the token it gets back as
+//! `Authorization: Bearer`.
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -37,6 +39,7 @@ pub struct Issued {
 
 #[derive(Default)]
 struct Log {
+    requests: AtomicUsize,
     issued: Mutex<Vec<Issued>>,
     refused: AtomicUsize,
 }
@@ -47,6 +50,7 @@ pub struct TokenServer {
     dir: tempfile::TempDir,
     log: Arc<Log>,
     stop: Arc<AtomicBool>,
+    tls: bool,
 }
 
 struct Config {
@@ -59,11 +63,22 @@ struct Config {
 
 impl TokenServer {
     /// Generates a CA and a signing certificate for this run, and serves
-    /// tokens to `user`/`password` on a free loopback port.
+    /// tokens to `user`/`password` over HTTPS (a certificate for 127.0.0.1
+    /// from the same CA) on a free loopback port.
     pub fn start(user: &str, password: &str) -> Self {
+        Self::spawn(user, password, true)
+    }
+
+    /// As [`Self::start`], over plain HTTP: a realm `http://127.0.0.1:PORT/token`.
+    pub fn start_plain_http(user: &str, password: &str) -> Self {
+        Self::spawn(user, password, false)
+    }
+
+    fn spawn(user: &str, password: &str, tls: bool) -> Self {
         super::require("openssl");
         let dir = tempfile::tempdir().expect("temp dir");
         let (key, cert_der) = make_signing_cert(dir.path());
+        let tls_config = tls.then(|| server_tls_config(dir.path()));
         let config = Arc::new(Config {
             user: user.into(),
             password: password.into(),
@@ -82,8 +97,9 @@ impl TokenServer {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((sock, _)) => {
-                        let (config, log) = (config.clone(), l.clone());
-                        std::thread::spawn(move || serve(sock, &config, &log));
+                        l.requests.fetch_add(1, Ordering::SeqCst);
+                        let (config, log, tls) = (config.clone(), l.clone(), tls_config.clone());
+                        std::thread::spawn(move || serve(sock, tls, &config, &log));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -94,16 +110,25 @@ impl TokenServer {
             dir,
             log,
             stop,
+            tls,
         }
     }
 
-    /// The token endpoint: `http://127.0.0.1:PORT/token`.
+    /// The token endpoint: `https://127.0.0.1:PORT/token`, or `http://…`
+    /// when started with [`Self::start_plain_http`].
     pub fn realm(&self) -> String {
-        format!("http://{}/token", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}/token", self.addr)
     }
 
-    /// The CA that signed the token-signing certificate: the registry's
-    /// `rootcertbundle`.
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The CA (PEM) that signed the token-signing certificate: the
+    /// registry's `rootcertbundle`; over HTTPS, the CA clients must trust
+    /// for the token server too (`--ca-file`).
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("token-ca.crt")
     }
@@ -131,6 +156,13 @@ impl TokenServer {
     pub fn refused(&self) -> usize {
         self.log.refused.load(Ordering::SeqCst)
     }
+
+    /// Requests received so far, whatever they asked and however they were
+    /// answered: every connection accepted (the server answers one request
+    /// per connection, then closes it).
+    pub fn requests(&self) -> usize {
+        self.log.requests.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for TokenServer {
@@ -139,10 +171,26 @@ impl Drop for TokenServer {
     }
 }
 
-/// Answers one request, then closes the connection.
-fn serve(mut sock: TcpStream, config: &Config, log: &Log) {
+/// Answers one request, over TLS with `tls`, then closes the connection.
+fn serve(sock: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, config: &Config, log: &Log) {
     let _ = sock.set_nonblocking(false);
     let _ = sock.set_read_timeout(Some(Duration::from_secs(30)));
+    match tls {
+        None => exchange(sock, config, log),
+        Some(tls) => {
+            let Ok(conn) = rustls::ServerConnection::new(tls) else {
+                return;
+            };
+            let mut stream = rustls::StreamOwned::new(conn, sock);
+            exchange(&mut stream, config, log);
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
+        }
+    }
+}
+
+/// Reads one request from `sock` and writes its answer.
+fn exchange(mut sock: impl Read + Write, config: &Config, log: &Log) {
     let mut head = Vec::new();
     let mut buf = [0u8; 4096];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
@@ -314,6 +362,34 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The TLS side of an HTTPS token server: a certificate for 127.0.0.1
+/// issued by the token CA (made first, by [`make_signing_cert`]) in `dir`.
+fn server_tls_config(dir: &Path) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    naas::oci::install_crypto_provider();
+    let cert = super::issue_cert(
+        dir,
+        "token-ca",
+        "tls",
+        "127.0.0.1",
+        &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"],
+        "subjectAltName = IP:127.0.0.1\nbasicConstraints = critical,CA:FALSE\n\
+         keyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth\n",
+        false,
+    );
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .expect("tls.crt")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("tls.crt is PEM");
+    let key = PrivateKeyDer::from_pem_file(dir.join("tls.key")).expect("tls.key is PEM");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("the token server's TLS certificate");
+    Arc::new(config)
 }
 
 /// A CA (EC P-256) and an RSA-2048 signing certificate it issued, with

@@ -209,3 +209,52 @@ fn basic_auth_over_tls_works_and_a_wrong_password_is_refused_clearly() {
         "{stderr}"
     );
 }
+
+#[test]
+fn naas_plugin_pull_refuses_a_plain_http_token_realm_until_insecure_registry_names_it() {
+    let tokens = registry::token_server::TokenServer::start_plain_http("vendor", "t0ken-pass");
+    let reg = Registry::start_token_auth(&tokens);
+    let (h, t, dir) = (reg.host(), tokens.host(), tempfile::tempdir().unwrap());
+    let (realm, good) = (
+        tokens.realm(),
+        docker_config(dir.path(), &h, "vendor", "t0ken-pass"),
+    );
+    let r = format!("{h}/vendor/cli-realm:1");
+    let file = common::plugin_path("access_ports");
+    let out = dir.path().join("pulled.wasm");
+    let pull = format!(
+        "--registry-config {good} --insecure-registry {h} plugin pull {r} -o {}",
+        out.display()
+    );
+
+    // Refused before anything is sent to the realm, saying what to do.
+    let stderr = failure_of(&pull);
+    assert!(
+        stderr.contains(&format!(
+            "registry {h} names the plain-HTTP token realm {realm}"
+        )) && stderr.contains(&format!("--insecure-registry {t}")),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    assert_eq!(tokens.requests(), 0, "the refused realm got a request");
+
+    // With the token server's host:port allowed, push and pull work.
+    let cache = tempfile::tempdir().unwrap();
+    let push = format!(
+        "--registry-config {good} --insecure-registry {h} --insecure-registry {t} plugin push {} {r}",
+        file.display()
+    );
+    let digest = stdout_of(naas(cache.path(), &push, &[])).trim().to_string();
+    let pull_cache = tempfile::tempdir().unwrap();
+    let said = stdout_of(naas(
+        pull_cache.path(),
+        &format!("--insecure-registry {t} {pull}"),
+        &[],
+    ));
+    assert!(said.contains(&digest), "{said}");
+    assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&file).unwrap());
+    assert!(
+        !tokens.issued().is_empty(),
+        "the allowed realm issued the tokens"
+    );
+}

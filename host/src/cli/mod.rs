@@ -2,6 +2,7 @@
 
 mod conformance;
 mod describe;
+mod operator;
 mod plugin;
 mod registry;
 mod render;
@@ -51,6 +52,10 @@ pub enum Command {
     /// Work with plugins: push, pull, inspect, test, scaffold.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run the operator against the cluster of the current kubeconfig.
+    Operator(operator::OperatorArgs),
+    /// Print the host's CRDs (Plugin, Device), or write them to a directory.
+    Crds(operator::CrdsArgs),
 }
 
 /// Output formats, as in `kubectl -o`.
@@ -213,6 +218,8 @@ pub async fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Command::Render(args) => render::run(cli, args, out, err).await,
         Command::Describe(args) => describe::run(cli, args, out).await,
         Command::Plugin(cmd) => plugin::run(cli, cmd, out).await,
+        Command::Operator(args) => operator::run_operator(cli, args).await,
+        Command::Crds(args) => operator::run_crds(args, out),
     }
 }
 

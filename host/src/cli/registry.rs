@@ -28,7 +28,8 @@ pub struct RegistryArgs {
     /// Repeatable.
     #[arg(long = "ca-file", global = true, value_name = "FILE")]
     pub ca_files: Vec<PathBuf>,
-    /// Reach this registry over plain HTTP instead of HTTPS. Repeatable.
+    /// Reach this registry (or a token realm on this host) over plain HTTP
+    /// instead of HTTPS. Repeatable.
     #[arg(long = "insecure-registry", global = true, value_name = "HOST:PORT")]
     pub insecure_registries: Vec<String>,
     /// Largest plugin accepted from a registry (bytes, or with Ki, Mi, Gi).

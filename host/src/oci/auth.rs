@@ -19,7 +19,8 @@ use super::error::{Error, OciResult};
 ///
 /// A registry without credentials is accessed anonymously; when it asks for
 /// a bearer token, `oci-client` runs the token flow with whatever credentials
-/// were found.
+/// were found, once the realm passed naas's check (no plain-HTTP realm that
+/// `--insecure-registry` does not name).
 #[derive(Clone, Default)]
 pub struct DockerConfig {
     creds: BTreeMap<String, (String, String)>,

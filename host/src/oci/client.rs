@@ -1,15 +1,19 @@
 //! The registry transport: an `oci-client` Client with credentials, CA bundle and plain-HTTP exceptions, bounded retries, verified downloads, and errors mapped to [`Error`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
 use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use sha2::{Digest as _, Sha256};
+use tokio::sync::OnceCell;
 
 use super::auth::DockerConfig;
 use super::classify::{Failure, chain, classify, unreachable};
@@ -70,9 +74,25 @@ impl Default for RegistryOptions {
     }
 }
 
+/// A plain-HTTP token realm a registry named and no `--insecure-registry`
+/// entry allows: the preflight's verdict when it refuses.
+#[derive(Debug)]
+struct RefusedRealm {
+    realm: String,
+    host: String,
+}
+
+/// The preflight's verdict on one registry, computed once.
+type RealmCheck = Arc<OnceCell<Option<RefusedRealm>>>;
+
 /// The registry side of the fetcher and pusher.
 pub(super) struct Registry {
     client: Client,
+    /// A plain client with the same CA bundle and timeouts, for the
+    /// anonymous token-realm preflight (`oci-client` keeps its own private).
+    http: reqwest::Client,
+    /// The token-realm verdict by registry (`host:port`), once per process.
+    realms: Mutex<HashMap<String, RealmCheck>>,
     opts: RegistryOptions,
 }
 
@@ -81,6 +101,10 @@ impl Registry {
     pub(super) fn new(opts: RegistryOptions) -> OciResult<Self> {
         super::install_crypto_provider();
         let mut certs = Vec::new();
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(opts.connect_timeout)
+            .read_timeout(opts.read_timeout)
+            .user_agent(concat!("naas/", env!("CARGO_PKG_VERSION")));
         for path in &opts.ca_files {
             let data = std::fs::read(path).map_err(|e| Error::CaFile {
                 path: path.clone(),
@@ -95,6 +119,12 @@ impl Registry {
                     detail: "no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into(),
                 });
             }
+            // As `oci-client` reads it: the same trust for both clients.
+            let cert = reqwest::Certificate::from_pem(&data).map_err(|e| Error::CaFile {
+                path: path.clone(),
+                detail: format!("cannot use it: {}", chain(&e)),
+            })?;
+            http = http.tls_certs_merge([cert]);
             certs.push(Certificate {
                 encoding: CertificateEncoding::Pem,
                 data,
@@ -112,7 +142,16 @@ impl Registry {
             path: opts.ca_files.first().cloned().unwrap_or_default(),
             detail: format!("cannot set up TLS with it: {}", chain(&e)),
         })?;
-        Ok(Self { client, opts })
+        let http = http.build().map_err(|e| Error::CaFile {
+            path: opts.ca_files.first().cloned().unwrap_or_default(),
+            detail: format!("cannot set up TLS with it: {}", chain(&e)),
+        })?;
+        Ok(Self {
+            client,
+            http,
+            realms: Mutex::new(HashMap::new()),
+            opts,
+        })
     }
 
     /// The options this registry client was built with.
@@ -126,6 +165,7 @@ impl Registry {
 
     /// The manifest digest `r`'s tag points to (a HEAD request).
     pub(super) async fn resolve(&self, r: &PluginRef) -> OciResult<Digest> {
+        self.check_realm(r).await?;
         let tag_ref = r.tag_ref();
         let auth = self.auth(r);
         let what = format!("tag {:?}", r.tag().unwrap_or("latest"));
@@ -146,6 +186,7 @@ impl Registry {
 
     /// The manifest `digest` of `r`'s repository, verified.
     pub(super) async fn manifest(&self, r: &PluginRef, digest: &Digest) -> OciResult<Vec<u8>> {
+        self.check_realm(r).await?;
         let by_digest = r.with_digest(digest).client_ref();
         let auth = self.auth(r);
         let what = format!("manifest {digest}");
@@ -179,6 +220,7 @@ impl Registry {
         if declared > limit {
             return Err(too_large(r, &what, declared, limit));
         }
+        self.check_realm(r).await?;
         let image = r.client_ref();
         self.client
             .store_auth_if_needed(r.registry(), &self.auth(r))
@@ -237,6 +279,7 @@ impl Registry {
         data: &[u8],
         digest: &Digest,
     ) -> OciResult<()> {
+        self.check_realm(r).await?;
         let image = r.tag_ref();
         let auth = self.auth(r);
         let what = format!("blob {digest}");
@@ -266,6 +309,7 @@ impl Registry {
         body: &[u8],
         media_type: &str,
     ) -> OciResult<()> {
+        self.check_realm(r).await?;
         let image: Reference = r.tag_ref();
         self.retry(r, || async {
             let content_type = media_type.parse().map_err(|_| {
@@ -282,6 +326,91 @@ impl Registry {
                 .map_err(|e| classify(r, "the manifest", e))
         })
         .await
+    }
+
+    /// Refuses `r`'s registry when its token realm is plain HTTP and not
+    /// allowed by `--insecure-registry`, before any request that could carry
+    /// credentials. The verdict is kept for the registry (a failure to find
+    /// out is not: the next call asks again).
+    ///
+    /// `oci-client` runs the token flow itself, with no hook: on a 401 it
+    /// sends the basic credentials to whatever realm the registry names.
+    /// Hence this anonymous `GET /v2/` first, the request `oci-client` reads
+    /// the challenge from. Only a registry with credentials would leak them,
+    /// but a plain-HTTP realm is refused with none too: the bearer token it
+    /// hands out (and the scope asked for) would travel in clear text and
+    /// could be forged or replaced on the way, so the rule is one and the
+    /// same whatever the docker config holds. (A registry answering
+    /// `oci-client`'s own `GET /v2/` otherwise than this one could have the
+    /// credentials anyway, with a Basic challenge.)
+    async fn check_realm(&self, r: &PluginRef) -> OciResult<()> {
+        let cell = {
+            let mut realms = self.realms.lock().unwrap_or_else(|p| p.into_inner());
+            realms.entry(r.registry().to_string()).or_default().clone()
+        };
+        let verdict = cell.get_or_try_init(|| self.preflight(r)).await?;
+        match verdict {
+            None => Ok(()),
+            Some(refused) => Err(Error::InsecureTokenRealm {
+                registry: r.registry().into(),
+                reference: r.to_string(),
+                realm: refused.realm.clone(),
+                realm_host: refused.host.clone(),
+            }),
+        }
+    }
+
+    /// The anonymous `GET /v2/` of [`Self::check_realm`], retried like any
+    /// request: the Bearer realms of its challenges, the first one refused.
+    /// A registry answering 200 (no auth) or with Basic challenges passes.
+    async fn preflight(&self, r: &PluginRef) -> OciResult<Option<RefusedRealm>> {
+        let registry = r.registry();
+        let scheme = if self.opts.insecure_registries.iter().any(|h| h == registry) {
+            "http"
+        } else {
+            "https"
+        };
+        let url = format!("{scheme}://{registry}/v2/");
+        let what = "the API root (/v2/)";
+        let challenges = self
+            .retry(r, || async {
+                let res = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|e| classify(r, what, OciDistributionError::RequestError(e)))?;
+                let code = res.status().as_u16();
+                if code == 429 || code >= 500 {
+                    let message = res.text().await.unwrap_or_default();
+                    return Err(classify(
+                        r,
+                        what,
+                        OciDistributionError::ServerError {
+                            code,
+                            url: url.clone(),
+                            message,
+                        },
+                    ));
+                }
+                // Any other status: `oci-client` only reads the challenges.
+                Ok(res
+                    .headers()
+                    .get_all(reqwest::header::WWW_AUTHENTICATE)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        let realms = super::realm::bearer_realms(challenges.iter().map(String::as_str));
+        let refused = realms.into_iter().find_map(|realm| {
+            super::realm::refused_realm(&realm, &self.opts.insecure_registries)
+                .map(|host| RefusedRealm { realm, host })
+        });
+        if let Some(refused) = &refused {
+            tracing::debug!(registry, realm = %refused.realm, "plain-HTTP token realm refused");
+        }
+        Ok(refused)
     }
 
     /// Runs `op` up to `attempts` times while it fails transiently.

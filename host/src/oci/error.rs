@@ -76,6 +76,24 @@ pub enum Error {
         /// The registry's message.
         detail: String,
     },
+    /// The registry sends clients for a token to a plain-HTTP realm that no
+    /// `--insecure-registry` entry allows; nothing was sent there.
+    #[error(
+        "registry {registry} names the plain-HTTP token realm {realm} (for {reference}); naas \
+         refuses to send credentials or token requests to it over plain HTTP: configure the \
+         registry's token auth with an https:// realm, or pass --insecure-registry {realm_host} \
+         if plain HTTP to that token server is really intended"
+    )]
+    InsecureTokenRealm {
+        /// `host:port` of the registry.
+        registry: String,
+        /// The reference being pulled or pushed.
+        reference: String,
+        /// The realm URL of the registry's Bearer challenge.
+        realm: String,
+        /// `host:port` of the realm (port 80 when the URL names none).
+        realm_host: String,
+    },
     /// The tag, digest or repository does not exist.
     #[error("{reference}: {what} not found in registry {registry}; check the name and tag")]
     NotFound {

@@ -13,6 +13,7 @@
 //! [`artifact`](WasmConfig) (media types, the config document, checks),
 //! `client` (the registry transport: TLS, retries, verified downloads),
 //! `classify` (transport failures mapped to errors a user can act on),
+//! `realm` (the token-realm rule: no credentials to a plain-HTTP realm),
 //! [`fetch`](Fetcher) (the cache-aware, single-flight fetcher),
 //! [`push`](PushRequest), and [`Error`].
 
@@ -23,6 +24,7 @@ mod client;
 mod error;
 mod fetch;
 mod push;
+mod realm;
 mod reference;
 mod store;
 

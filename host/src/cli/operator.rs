@@ -1,0 +1,107 @@
+//! `naas operator` (run the controllers against a cluster) and `naas crds` (print or write the host's CRDs).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, ValueEnum};
+use kube::CustomResourceExt;
+
+use super::{Cli, CliError};
+use crate::driver::MemoryDriver;
+use crate::operator::{self, Device, OperatorConfig, Plugin};
+
+/// Arguments of `naas crds`.
+#[derive(Debug, Clone, Args)]
+pub struct CrdsArgs {
+    /// Write one file per CRD into this directory instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// Which driver pushes configs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriverChoice {
+    /// Keep device configs in memory (examples, tests): nothing leaves the host.
+    Memory,
+}
+
+/// Arguments of `naas operator`.
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArgs {
+    /// The operator's namespace: device credentials, applied configs.
+    #[arg(long, env = "NAAS_NAMESPACE", default_value = "naas-system")]
+    pub namespace: String,
+    /// The driver that pushes configs to devices.
+    #[arg(long, value_enum, default_value_t = DriverChoice::Memory)]
+    pub driver: DriverChoice,
+}
+
+/// The host's CRDs as (file name, YAML).
+///
+/// # Errors
+/// When a CRD cannot be serialised (never, in practice).
+pub fn crds() -> Result<Vec<(String, String)>, CliError> {
+    [Plugin::crd(), Device::crd()]
+        .into_iter()
+        .map(|crd| {
+            let name = format!("{}.yaml", crd.metadata.name.clone().unwrap_or_default());
+            serde_yaml_ng::to_string(&crd)
+                .map(|y| (name, y))
+                .map_err(|e| CliError::Output(e.to_string()))
+        })
+        .collect()
+}
+
+pub(super) fn run_crds(args: &CrdsArgs, out: &mut dyn Write) -> Result<(), CliError> {
+    let crds = crds()?;
+    match &args.out {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CliError::Output(format!("cannot create {}: {e}", dir.display())))?;
+            for (name, yaml) in crds {
+                let path = dir.join(&name);
+                std::fs::write(&path, yaml).map_err(|e| {
+                    CliError::Output(format!("cannot write {}: {e}", path.display()))
+                })?;
+                writeln!(out, "{}", path.display())?;
+            }
+        }
+        None => {
+            for (_, yaml) in crds {
+                write!(out, "---\n{yaml}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn run_operator(cli: &Cli, args: &OperatorArgs) -> Result<(), CliError> {
+    let client = kube::Client::try_default().await.map_err(|e| {
+        CliError::Output(format!(
+            "cannot reach the Kubernetes API (KUBECONFIG or in-cluster config): {e}"
+        ))
+    })?;
+    let runtime = cli.runtime()?;
+    let cache = if cli.no_cache {
+        None
+    } else {
+        cli.cache_dir.clone().or_else(super::default_cache_dir)
+    };
+    let scratch = std::env::temp_dir().join(format!("naas-operator-{}", std::process::id()));
+    let driver = match args.driver {
+        DriverChoice::Memory => Arc::new(MemoryDriver::new()),
+    };
+    operator::run(
+        client,
+        OperatorConfig {
+            namespace: args.namespace.clone(),
+            runtime,
+            oci_cache: cache.map(|c| c.join("oci")),
+            scratch_dir: scratch,
+            driver,
+        },
+    )
+    .await
+    .map_err(|e| CliError::Output(e.to_string()))
+}

@@ -1,0 +1,186 @@
+//! The in-memory driver: devices are text buffers; it records every commit, for examples and tests without devices.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Driver, DriverError, LoadMode, Session, Target};
+
+/// One commit the memory driver received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The device.
+    pub device: String,
+    /// Its config after the commit.
+    pub config: String,
+}
+
+#[derive(Debug, Default)]
+struct Devices {
+    running: BTreeMap<String, String>,
+    pushes: Vec<Pushed>,
+}
+
+/// Devices kept in memory. Clones share the devices.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryDriver {
+    devices: Arc<Mutex<Devices>>,
+}
+
+impl MemoryDriver {
+    /// No devices configured yet.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The running config of `device` (empty if never pushed).
+    #[must_use]
+    pub fn running(&self, device: &str) -> String {
+        self.lock().running.get(device).cloned().unwrap_or_default()
+    }
+
+    /// Every commit so far, oldest first.
+    #[must_use]
+    pub fn pushes(&self) -> Vec<Pushed> {
+        self.lock().pushes.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Devices> {
+        self.devices.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Driver for MemoryDriver {
+    async fn open(&self, target: &Target) -> Result<Box<dyn Session>, DriverError> {
+        Ok(Box::new(MemorySession {
+            driver: self.clone(),
+            device: target.device.clone(),
+            candidate: None,
+            before: None,
+        }))
+    }
+}
+
+struct MemorySession {
+    driver: MemoryDriver,
+    device: String,
+    candidate: Option<String>,
+    before: Option<String>,
+}
+
+#[async_trait]
+impl Session for MemorySession {
+    async fn running_config(&mut self) -> Result<String, DriverError> {
+        Ok(self.driver.running(&self.device))
+    }
+
+    async fn load(&mut self, mode: LoadMode, config: &str) -> Result<(), DriverError> {
+        let base = self
+            .candidate
+            .clone()
+            .unwrap_or_else(|| self.driver.running(&self.device));
+        self.candidate = Some(match mode {
+            LoadMode::Replace => config.to_string(),
+            LoadMode::Merge => {
+                let mut merged = base;
+                for line in config.lines() {
+                    if !merged.lines().any(|l| l == line) {
+                        merged.push_str(line);
+                        merged.push('\n');
+                    }
+                }
+                merged
+            }
+        });
+        Ok(())
+    }
+
+    async fn diff(&mut self) -> Result<String, DriverError> {
+        let running = self.driver.running(&self.device);
+        let candidate = self.candidate.clone().unwrap_or_else(|| running.clone());
+        Ok(similar::TextDiff::from_lines(&running, &candidate)
+            .unified_diff()
+            .header("running", "candidate")
+            .to_string())
+    }
+
+    async fn commit(&mut self, _confirm_within: Option<Duration>) -> Result<(), DriverError> {
+        let Some(candidate) = self.candidate.take() else {
+            return Ok(());
+        };
+        let mut d = self.driver.lock();
+        let previous = d
+            .running
+            .insert(self.device.clone(), candidate.clone())
+            .unwrap_or_default();
+        self.before = Some(previous);
+        d.pushes.push(Pushed {
+            device: self.device.clone(),
+            config: candidate,
+        });
+        Ok(())
+    }
+
+    async fn confirm(&mut self) -> Result<(), DriverError> {
+        self.before = None;
+        Ok(())
+    }
+
+    async fn discard(&mut self) -> Result<(), DriverError> {
+        self.candidate = None;
+        Ok(())
+    }
+
+    async fn rollback(&mut self) -> Result<(), DriverError> {
+        if let Some(before) = self.before.take() {
+            self.driver
+                .lock()
+                .running
+                .insert(self.device.clone(), before);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::Secret;
+
+    fn target(device: &str) -> Target {
+        Target {
+            device: device.into(),
+            address: "127.0.0.1".into(),
+            port: 22,
+            platform: "eos".into(),
+            username: "u".into(),
+            secret: Secret::Password("p".into()),
+            host_key: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn load_diff_commit_rollback_and_record() {
+        let d = MemoryDriver::new();
+        let mut s = d.open(&target("leaf1")).await.unwrap();
+        s.load(LoadMode::Replace, "a\nb\n").await.unwrap();
+        assert!(s.diff().await.unwrap().contains("+a\n"));
+        assert_eq!(d.running("leaf1"), "", "nothing before commit");
+        s.commit(None).await.unwrap();
+        assert_eq!(d.running("leaf1"), "a\nb\n");
+        s.load(LoadMode::Merge, "b\nc\n").await.unwrap();
+        s.commit(Some(Duration::from_secs(60))).await.unwrap();
+        assert_eq!(d.running("leaf1"), "a\nb\nc\n");
+        s.rollback().await.unwrap();
+        assert_eq!(d.running("leaf1"), "a\nb\n");
+        assert_eq!(d.pushes().len(), 2);
+        s.load(LoadMode::Replace, "x\n").await.unwrap();
+        s.discard().await.unwrap();
+        assert!(s.diff().await.unwrap().is_empty());
+        assert_eq!(format!("{:?}", target("x").secret), "Password(***)");
+    }
+}

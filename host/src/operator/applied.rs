@@ -1,0 +1,279 @@
+//! What naas applied, per device and per service, kept in ConfigMaps (`naas-applied-<device>` in the operator's namespace), and the push of each device's naas config as one transaction across devices.
+//!
+//! A device's naas config is the union of the configs its services
+//! rendered, in the order of their keys (`Kind.namespace.name`). Keeping
+//! each service's part in the cluster means that after an operator restart,
+//! or a plugin upgrade, deleting a service still removes exactly what was
+//! applied for it. A push prepares every changed device (open, load the new
+//! config, diff), then commits them all; when one commit fails, the devices
+//! already committed are rolled back, and nothing is recorded.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use serde_json::json;
+
+use super::services::Plan;
+use super::{Context, Device, Error};
+use crate::driver::{LoadMode, Secret as Credential, Target};
+use crate::pipeline::Evaluation;
+
+/// Label on every applied-config ConfigMap.
+pub const APPLIED_LABEL: &str = "naas.io/applied-config";
+
+/// The applied-config store and the per-device locks (one push per device at a time).
+#[derive(Debug, Default)]
+pub struct AppliedConfigs {
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// One device's part of a push.
+struct DevicePush {
+    device: String,
+    fragments: BTreeMap<String, String>,
+    exists: bool,
+    resource_version: Option<String>,
+}
+
+impl AppliedConfigs {
+    fn lock_of(&self, device: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(device.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// Sets (`Some`) or removes (`None`) the configs of service `key`, on
+    /// the devices it renders for now and every device it was applied to
+    /// before, and pushes the devices whose naas config changed. Returns
+    /// whether any device changed.
+    ///
+    /// # Errors
+    /// A device that cannot be reached or refuses the config (the other
+    /// devices are rolled back), or an API error.
+    pub async fn push(
+        &self,
+        ctx: &Context,
+        key: &str,
+        evaluation: Option<&Evaluation>,
+        _previous: &[String],
+    ) -> Result<bool, Error> {
+        let mut wanted: BTreeMap<String, Option<String>> = BTreeMap::new();
+        let stored = self.stored(ctx).await?;
+        for (device, (fragments, _)) in &stored {
+            if fragments.contains_key(key) {
+                wanted.insert(device.clone(), None);
+            }
+        }
+        if let Some(e) = evaluation {
+            for c in &e.configs {
+                wanted.insert(c.device.clone(), Some(c.text.clone()));
+            }
+        }
+        // Lock the devices in name order (no deadlock between services).
+        let locks: Vec<_> = wanted.keys().map(|d| self.lock_of(d)).collect();
+        let mut _guards = Vec::with_capacity(locks.len());
+        for l in &locks {
+            _guards.push(l.lock().await);
+        }
+        // Re-read under the locks: another service may have pushed meanwhile.
+        let stored = self.stored(ctx).await?;
+        let mut pushes = Vec::new();
+        for (device, text) in &wanted {
+            let (mut fragments, rv) = stored.get(device).cloned().unwrap_or_default();
+            let before = fragments.clone();
+            match text {
+                Some(t) => fragments.insert(key.to_string(), t.clone()),
+                None => fragments.remove(key),
+            };
+            if fragments != before || !stored.contains_key(device) {
+                pushes.push(DevicePush {
+                    device: device.clone(),
+                    fragments,
+                    exists: stored.contains_key(device),
+                    resource_version: rv,
+                });
+            }
+        }
+        if pushes.is_empty() {
+            return Ok(false);
+        }
+        let changed = commit_all(ctx, &pushes).await?;
+        for p in &pushes {
+            record(ctx, p).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Per device: the config that would be pushed and its diff against
+    /// what naas applied, without pushing.
+    ///
+    /// # Errors
+    /// An API error reading what was applied.
+    pub async fn plan(&self, ctx: &Context, key: &str, e: &Evaluation) -> Result<Plan, Error> {
+        let stored = self.stored(ctx).await?;
+        let mut plan = Plan::new();
+        for c in &e.configs {
+            let (mut fragments, _) = stored.get(&c.device).cloned().unwrap_or_default();
+            let before = union(&fragments);
+            fragments.insert(key.to_string(), c.text.clone());
+            let after = union(&fragments);
+            let diff = similar::TextDiff::from_lines(&before, &after)
+                .unified_diff()
+                .header("applied", "planned")
+                .to_string();
+            plan.insert(c.device.clone(), json!({"config": c.text, "diff": diff}));
+        }
+        Ok(plan)
+    }
+
+    /// Every device's applied configs (by service key) and the ConfigMap's resourceVersion.
+    async fn stored(
+        &self,
+        ctx: &Context,
+    ) -> Result<BTreeMap<String, (BTreeMap<String, String>, Option<String>)>, Error> {
+        let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+        let list = api
+            .list(&ListParams::default().labels(&format!("{APPLIED_LABEL}=true")))
+            .await
+            .map_err(|e| {
+                Error::Kube(format!("listing applied configs in {}: {e}", ctx.namespace))
+            })?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|cm| {
+                let device = cm.annotations().get("naas.io/device")?.clone();
+                let rv = cm.resource_version();
+                Some((device, (cm.data.unwrap_or_default(), rv)))
+            })
+            .collect())
+    }
+}
+
+/// The device's whole naas config: its services' configs in key order.
+fn union(fragments: &BTreeMap<String, String>) -> String {
+    let mut text = String::new();
+    for t in fragments.values() {
+        text.push_str(t);
+        if !t.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Prepares every device, then commits them all; rolls back the committed
+/// ones when a commit fails. Returns whether any device's config changed.
+async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error> {
+    let mut sessions = Vec::with_capacity(pushes.len());
+    let mut changed = false;
+    for p in pushes {
+        let target = target(ctx, &p.device).await?;
+        let mut s = ctx.driver.open(&target).await.map_err(Error::Driver)?;
+        s.load(LoadMode::Replace, &union(&p.fragments))
+            .await
+            .map_err(Error::Driver)?;
+        let diff = s.diff().await.map_err(Error::Driver)?;
+        if diff.is_empty() {
+            s.discard().await.map_err(Error::Driver)?;
+            continue;
+        }
+        changed = true;
+        sessions.push((p.device.clone(), s));
+    }
+    let mut committed = Vec::new();
+    for (device, mut s) in sessions {
+        if let Err(e) = s.commit(None).await {
+            for (_, c) in &mut committed {
+                let c: &mut Box<dyn crate::driver::Session> = c;
+                let _ = c.rollback().await;
+            }
+            return Err(Error::Push {
+                device,
+                detail: format!("{e}; the devices committed before it were rolled back"),
+            });
+        }
+        committed.push((device, s));
+    }
+    Ok(changed)
+}
+
+/// Records what was applied on a device (creates or replaces its ConfigMap).
+async fn record(ctx: &Context, p: &DevicePush) -> Result<(), Error> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(format!("naas-applied-{}", p.device)),
+            namespace: Some(ctx.namespace.clone()),
+            labels: Some([(APPLIED_LABEL.to_string(), "true".to_string())].into()),
+            annotations: Some([("naas.io/device".to_string(), p.device.clone())].into()),
+            resource_version: p.resource_version.clone(),
+            ..ObjectMeta::default()
+        },
+        data: Some(p.fragments.clone()),
+        ..ConfigMap::default()
+    };
+    let name = cm.name_any();
+    let result = if p.exists {
+        api.replace(&name, &PostParams::default(), &cm).await
+    } else {
+        api.create(&PostParams::default(), &cm).await
+    };
+    result
+        .map(|_| ())
+        .map_err(|e| Error::Kube(format!("recording the config applied to {}: {e}", p.device)))
+}
+
+/// How to reach `device`: its Device and the credentials in its Secret.
+async fn target(ctx: &Context, device: &str) -> Result<Target, Error> {
+    let d = Api::<Device>::all(ctx.client.clone())
+        .get_opt(device)
+        .await
+        .map_err(|e| Error::Kube(format!("reading Device {device}: {e}")))?
+        .ok_or_else(|| Error::Push {
+            device: device.into(),
+            detail: "the Device does not exist".into(),
+        })?;
+    let r = &d.spec.credentials_secret_ref;
+    let ns = r.namespace.clone().unwrap_or_else(|| ctx.namespace.clone());
+    let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ns)
+        .get_opt(&r.name)
+        .await
+        .map_err(|e| Error::Kube(format!("reading Secret {ns}/{}: {e}", r.name)))?
+        .ok_or_else(|| Error::Push {
+            device: device.into(),
+            detail: format!("its credentials Secret {ns}/{} does not exist", r.name),
+        })?;
+    let field = |k: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(k))
+            .map(|b| String::from_utf8_lossy(&b.0).into_owned())
+    };
+    let credential = match (field("password"), field("privateKey")) {
+        (_, Some(key)) => Credential::PrivateKey(key),
+        (Some(p), None) => Credential::Password(p),
+        (None, None) => {
+            return Err(Error::Push {
+                device: device.into(),
+                detail: format!("Secret {ns}/{} has neither password nor privateKey", r.name),
+            });
+        }
+    };
+    Ok(Target {
+        device: device.into(),
+        address: d.spec.address.clone(),
+        port: d.spec.port,
+        platform: d.spec.platform.clone(),
+        username: field("username").unwrap_or_default(),
+        secret: credential,
+        host_key: d.spec.host_key.clone(),
+    })
+}

@@ -1,0 +1,98 @@
+//! The Device controller: checks a Device (host key policy, tenant port grants) and reports it in status.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use super::{Context, Device, DeviceStatus, Error, FIELD_MANAGER, conditions};
+
+/// Reconciles one Device.
+pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let generation = d.meta().generation;
+    let previous = d.status.clone().unwrap_or_default();
+    let problems = check(&d);
+    let (ready, reason, message) = if problems.is_empty() {
+        (true, "Valid", "the Device is valid".to_string())
+    } else {
+        (false, "Invalid", problems.join("; "))
+    };
+    let status = DeviceStatus {
+        host_key_verification: Some(
+            if d.spec.insecure_skip_host_key_verification {
+                "Skipped"
+            } else {
+                "Verified"
+            }
+            .into(),
+        ),
+        conditions: vec![conditions::ready(
+            ready,
+            reason,
+            message.clone(),
+            generation,
+            &previous.conditions,
+        )],
+        ..previous.clone()
+    };
+    if d.status.as_ref() != Some(&status) {
+        if !ready {
+            ctx.event(&*d, EventType::Warning, "Invalid", &message)
+                .await;
+        } else if d.spec.insecure_skip_host_key_verification {
+            ctx.event(
+                &*d,
+                EventType::Warning,
+                "HostKeyNotVerified",
+                "insecureSkipHostKeyVerification is set: any host key is accepted",
+            )
+            .await;
+        }
+        let patch = json!({"apiVersion": "naas.io/v1alpha1", "kind": "Device", "status": status});
+        Api::<Device>::all(ctx.client.clone())
+            .patch_status(
+                &d.name_any(),
+                &PatchParams::apply(FIELD_MANAGER).force(),
+                &Patch::Apply(&patch),
+            )
+            .await
+            .map_err(|e| {
+                Error::Kube(format!(
+                    "writing the status of Device {}: {e}",
+                    d.name_any()
+                ))
+            })?;
+    }
+    Ok(Action::await_change())
+}
+
+/// Retries a failed Device.
+pub(super) fn error_policy(_d: Arc<Device>, _e: &Error, _ctx: Arc<Context>) -> Action {
+    Action::requeue(Duration::from_secs(10))
+}
+
+/// What is wrong with a Device, each naming its field.
+fn check(d: &Device) -> Vec<String> {
+    let mut problems = Vec::new();
+    match &d.spec.host_key {
+        None if !d.spec.insecure_skip_host_key_verification => problems.push(
+            "spec.hostKey is required (an OpenSSH public key such as `ssh-ed25519 AAAA…`) unless spec.insecureSkipHostKeyVerification is true".into(),
+        ),
+        Some(k) if k.split_whitespace().count() < 2 || !k.starts_with("ssh-") && !k.starts_with("ecdsa-") => {
+            problems.push(format!("spec.hostKey {k:?} is not an OpenSSH public key (`ssh-ed25519 AAAA…`)"));
+        }
+        _ => {}
+    }
+    for (i, t) in d.spec.tenants.iter().enumerate() {
+        for (j, p) in t.ports.iter().enumerate() {
+            if let Err(e) = naas_plugin_sdk::expand_list(p) {
+                problems.push(format!("spec.tenants[{i}].ports[{j}]: {e}"));
+            }
+        }
+    }
+    problems
+}

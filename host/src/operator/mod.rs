@@ -1,0 +1,359 @@
+//! The operator: Plugin, Device and plugin-served service kinds reconciled on a Kubernetes API with kube-runtime controllers.
+//!
+//! One controller per kind: [`Plugin`] (pull, load, serve its kinds as
+//! CRDs), [`Device`] (check it, report), and one dynamic controller per
+//! service kind a Ready Plugin declares, started and stopped as Plugins come
+//! and go. Services are evaluated by the one pipeline through the shared
+//! [`PluginSet`] and pushed through a [`Driver`].
+
+mod applied;
+mod conditions;
+mod devices;
+mod plugins;
+mod resources;
+mod services;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ApiResource, GroupVersionKind};
+use kube::runtime::controller::Controller;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::watcher;
+use kube::{Client, Resource, ResourceExt};
+
+pub use applied::{APPLIED_LABEL, AppliedConfigs};
+pub use plugins::{PLUGIN_LABEL, service_crd};
+pub use resources::*;
+
+use crate::driver::Driver;
+use crate::inventory::{Grant, Inventory, InventoryDevice};
+use crate::plugin_set::PluginSet;
+use crate::runtime::{Context as PluginContext, Plugin as LoadedComponent, Runtime, Service};
+
+/// The one field manager of every server-side apply the host makes.
+pub const FIELD_MANAGER: &str = "naas";
+/// The finalizer on Plugins and services.
+pub const FINALIZER: &str = "naas.io/cleanup";
+/// Annotation that makes a service a dry run: the plan goes to status, nothing is pushed.
+pub const DRY_RUN_ANNOTATION: &str = "naas.io/dry-run";
+/// Name of a namespace's ConfigMap of variables (wins over the Plugin's).
+pub const NAMESPACE_VARIABLES: &str = "naas-variables";
+
+/// Why a reconcile failed. Messages name the object and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("{0}")]
+    Kube(String),
+    /// The plugin could not be pulled or loaded.
+    #[error("{0}")]
+    Plugin(String),
+    /// The pipeline failed (not a user error).
+    #[error("{0}")]
+    Pipeline(String),
+    /// The object is malformed.
+    #[error("{0}")]
+    Object(String),
+    /// A device refused or failed a push.
+    #[error("push to device {device} failed: {detail}")]
+    Push {
+        /// The device.
+        device: String,
+        /// Why.
+        detail: String,
+    },
+    /// A driver operation failed.
+    #[error(transparent)]
+    Driver(crate::driver::DriverError),
+    /// Adding or removing the finalizer, or the apply/cleanup inside it.
+    #[error("{0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+}
+
+/// A Plugin loaded into the runtime.
+#[derive(Debug, Clone)]
+pub struct LoadedPlugin {
+    /// The plugin.
+    pub plugin: Arc<LoadedComponent>,
+    /// The OCI manifest digest.
+    pub manifest_digest: String,
+    /// Its variables ConfigMaps.
+    pub variables: Vec<ObjectRef>,
+}
+
+/// How to run the operator.
+pub struct OperatorConfig {
+    /// The operator's namespace (Secrets, applied configs).
+    pub namespace: String,
+    /// The runtime plugins are loaded into.
+    pub runtime: Runtime,
+    /// Where pulled plugins are cached (`None`: no cache).
+    pub oci_cache: Option<PathBuf>,
+    /// Where CA bundles from ConfigMaps are written.
+    pub scratch_dir: PathBuf,
+    /// The driver that pushes configs.
+    pub driver: Arc<dyn Driver>,
+}
+
+/// What every reconcile shares.
+pub struct Context {
+    client: Client,
+    namespace: String,
+    runtime: Runtime,
+    oci_cache: Option<PathBuf>,
+    scratch_dir: PathBuf,
+    driver: Arc<dyn Driver>,
+    recorder: Recorder,
+    applied: AppliedConfigs,
+    plugins: Mutex<BTreeMap<String, LoadedPlugin>>,
+    /// One running controller per served kind, with its replay trigger.
+    kinds: Mutex<HashMap<GroupVersionKind, KindController>>,
+    me: std::sync::Weak<Context>,
+}
+
+struct KindController {
+    replay: tokio::sync::watch::Sender<u64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Context {
+    /// Publishes an Event about `obj` (best effort: a failed Event never fails a reconcile).
+    async fn event<K: Resource<DynamicType = impl Default>>(
+        &self,
+        obj: &K,
+        kind: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        self.event_ref(&obj.object_ref(&Default::default()), kind, reason, note)
+            .await;
+    }
+
+    async fn event_ref(
+        &self,
+        r: &k8s_openapi::api::core::v1::ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        let ev = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note.chars().take(1024).collect()),
+            action: reason.into(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, r).await {
+            tracing::debug!("could not publish an Event: {e}");
+        }
+    }
+
+    /// The plugins by kind, and the manifest digest of the one serving `kind`.
+    fn plugin_for(&self, api_version: &str, kind: &str) -> Option<(PluginSet, String)> {
+        let plugins = self.plugins.lock().unwrap_or_else(PoisonError::into_inner);
+        let digest = plugins.values().find_map(|p| {
+            p.plugin
+                .info()
+                .kinds
+                .iter()
+                .any(|k| k.kind == kind && format!("{}/{}", k.group, k.version) == api_version)
+                .then(|| p.manifest_digest.clone())
+        })?;
+        let set = PluginSet::new(plugins.values().map(|p| p.plugin.clone())).ok()?;
+        Some((set, digest))
+    }
+
+    /// Installs a loaded Plugin: starts the controllers of its kinds, and
+    /// replays the services of its kinds when it moved to a new digest.
+    /// Returns whether anything changed.
+    fn install_plugin(&self, name: &str, loaded: LoadedPlugin) -> bool {
+        let kinds: Vec<GroupVersionKind> = loaded
+            .plugin
+            .info()
+            .kinds
+            .iter()
+            .map(|k| GroupVersionKind::gvk(&k.group, &k.version, &k.kind))
+            .collect();
+        let plurals: Vec<String> = loaded
+            .plugin
+            .info()
+            .kinds
+            .iter()
+            .map(|k| k.plural.clone())
+            .collect();
+        let previous = self
+            .plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_string(), loaded.clone());
+        let moved = previous
+            .as_ref()
+            .is_none_or(|p| p.plugin.digest() != loaded.plugin.digest());
+        let mut running = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        for (gvk, plural) in kinds.into_iter().zip(plurals) {
+            match running.get(&gvk) {
+                Some(k) if moved => {
+                    k.replay.send_modify(|n| *n += 1);
+                }
+                Some(_) => {}
+                None => {
+                    let Some(ctx) = self.me.upgrade() else {
+                        continue;
+                    };
+                    let ar = ApiResource::from_gvk_with_plural(&gvk, &plural);
+                    let (tx, rx) = tokio::sync::watch::channel(0);
+                    let task = tokio::spawn(services::run(ctx, ar, rx));
+                    running.insert(gvk, KindController { replay: tx, task });
+                }
+            }
+        }
+        moved
+    }
+
+    /// Forgets a deleted Plugin and stops its kinds' controllers.
+    fn remove_plugin(&self, name: &str) {
+        let Some(gone) = self
+            .plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name)
+        else {
+            return;
+        };
+        let mut running = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        for k in &gone.plugin.info().kinds {
+            if let Some(c) = running.remove(&GroupVersionKind::gvk(&k.group, &k.version, &k.kind)) {
+                c.task.abort();
+            }
+        }
+    }
+
+    /// The context the plugin sees for `service`: the Devices granted to
+    /// its namespace, and variables from the Plugin's ConfigMaps then the
+    /// namespace's `naas-variables` ConfigMap (later wins, key by key).
+    async fn context_for(&self, service: &Service) -> Result<PluginContext, Error> {
+        let devices = Api::<Device>::all(self.client.clone())
+            .list(&Default::default())
+            .await
+            .map_err(|e| Error::Kube(format!("listing Devices: {e}")))?;
+        let inventory = Inventory {
+            devices: devices
+                .items
+                .iter()
+                .map(|d| InventoryDevice {
+                    name: d.name_any(),
+                    platform: d.spec.platform.clone(),
+                    facts: d.spec.facts.clone(),
+                    grants: d
+                        .spec
+                        .tenants
+                        .iter()
+                        .map(|t| Grant {
+                            tenant: t.namespace.clone(),
+                            ports: t.ports.clone(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+        .checked("Devices")
+        .map_err(|e| Error::Object(e.to_string()))?;
+        let mut variables = serde_json::Map::new();
+        let refs: Vec<ObjectRef> = self
+            .plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == service.kind))
+            .map(|p| p.variables.clone())
+            .unwrap_or_default();
+        let namespace_vars = ObjectRef {
+            name: NAMESPACE_VARIABLES.into(),
+            namespace: Some(service.namespace.clone()),
+        };
+        for (i, r) in refs
+            .iter()
+            .chain(std::iter::once(&namespace_vars))
+            .enumerate()
+        {
+            let ns = r
+                .namespace
+                .clone()
+                .unwrap_or_else(|| self.namespace.clone());
+            let cm = Api::<ConfigMap>::namespaced(self.client.clone(), &ns)
+                .get_opt(&r.name)
+                .await
+                .map_err(|e| Error::Kube(format!("reading ConfigMap {ns}/{}: {e}", r.name)))?;
+            match cm {
+                Some(cm) => {
+                    for (k, v) in cm.data.unwrap_or_default() {
+                        // A value that parses as YAML (numbers, lists...) is data; else a string.
+                        let value =
+                            serde_yaml_ng::from_str(&v).unwrap_or(serde_json::Value::String(v));
+                        variables.insert(k, value);
+                    }
+                }
+                None if i < refs.len() => {
+                    return Err(Error::Object(format!(
+                        "the Plugin's variables ConfigMap {ns}/{} does not exist",
+                        r.name
+                    )));
+                }
+                None => {}
+            }
+        }
+        Ok(inventory.context_for(&service.namespace, &serde_json::Value::Object(variables)))
+    }
+}
+
+/// Runs the operator until the process ends: the Plugin and Device
+/// controllers, and the service controllers they start.
+///
+/// # Errors
+/// When the API cannot be reached at start.
+pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
+    std::fs::create_dir_all(&config.scratch_dir).map_err(|e| {
+        Error::Object(format!(
+            "cannot create {}: {e}",
+            config.scratch_dir.display()
+        ))
+    })?;
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "naas".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let ctx = Arc::new_cyclic(|me| Context {
+        client: client.clone(),
+        namespace: config.namespace,
+        runtime: config.runtime,
+        oci_cache: config.oci_cache,
+        scratch_dir: config.scratch_dir,
+        driver: config.driver,
+        recorder,
+        applied: AppliedConfigs::default(),
+        plugins: Mutex::new(BTreeMap::new()),
+        kinds: Mutex::new(HashMap::new()),
+        me: me.clone(),
+    });
+    let plugins = Controller::new(
+        Api::<Plugin>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .run(plugins::reconcile, plugins::error_policy, ctx.clone())
+    .for_each(|_| async {});
+    let devices = Controller::new(
+        Api::<Device>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .run(devices::reconcile, devices::error_policy, ctx.clone())
+    .for_each(|_| async {});
+    tokio::join!(plugins, devices);
+    Ok(())
+}

@@ -1,0 +1,324 @@
+//! Services of plugin-served kinds: one dynamic controller per kind; reconcile = finalizer(apply through the pipeline and the driver, cleanup).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::EventType;
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+
+use super::{Context, DRY_RUN_ANNOTATION, Error, FIELD_MANAGER, FINALIZER, conditions};
+use crate::digest::Digest;
+use crate::pipeline::{Evaluation, PipelineError};
+use crate::runtime::Service;
+
+/// Runs the controller of one service kind until `stop` fires or the
+/// process ends. Re-reconciles everything when `replay` ticks (a plugin
+/// moved to a new digest) and services whose Devices changed.
+pub(super) async fn run(
+    ctx: Arc<Context>,
+    ar: ApiResource,
+    replay: tokio::sync::watch::Receiver<u64>,
+) {
+    let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
+    let controller = Controller::new_with(api, watcher::Config::default(), ar.clone());
+    let kind = ar.clone();
+    let services = controller.store();
+    let devices = Api::<super::Device>::all(ctx.client.clone());
+    let replay = tokio_stream_of(replay);
+    controller
+        .watches(
+            devices,
+            watcher::Config::default(),
+            move |device: super::Device| {
+                // A Device change (a grant added or removed, an address...) touches
+                // the services of the namespaces it grants and the services that
+                // were pushed to it.
+                let name = device.name_any();
+                let granted: Vec<String> = device
+                    .spec
+                    .tenants
+                    .iter()
+                    .map(|t| t.namespace.clone())
+                    .collect();
+                services
+                    .state()
+                    .into_iter()
+                    .filter(|s| {
+                        s.namespace().is_some_and(|ns| granted.contains(&ns))
+                            || pushed_devices(s).contains(&name)
+                    })
+                    .map(|s| kube::runtime::reflector::ObjectRef::from_obj_with(&*s, ar.clone()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .reconcile_all_on(replay)
+        .run(
+            move |obj, ctx| reconcile(obj, ctx, kind.clone()),
+            error_policy,
+            ctx,
+        )
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!("service reconcile: {e}");
+            }
+        })
+        .await;
+}
+
+fn tokio_stream_of(
+    rx: tokio::sync::watch::Receiver<u64>,
+) -> impl futures_util::Stream<Item = ()> + Send {
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.changed().await.ok()?;
+        Some(((), rx))
+    })
+}
+
+/// The devices a service's status says it was pushed to.
+fn pushed_devices(s: &DynamicObject) -> Vec<String> {
+    s.data["status"]["devices"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d["name"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn reconcile(
+    obj: Arc<DynamicObject>,
+    ctx: Arc<Context>,
+    ar: ApiResource,
+) -> Result<Action, Error> {
+    let ns = obj.namespace().unwrap_or_default();
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
+    finalizer(&api, FINALIZER, obj, |event| async {
+        match event {
+            Finalizer::Apply(o) => apply(&o, &ar, &ctx).await,
+            Finalizer::Cleanup(o) => cleanup(&o, &ar, &ctx).await,
+        }
+    })
+    .await
+    .map_err(|e| Error::Finalizer(Box::new(e)))
+}
+
+fn error_policy(obj: Arc<DynamicObject>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(service = %obj.name_any(), "reconcile failed: {error}");
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// The pipeline's view of a service object.
+fn to_service(obj: &DynamicObject, ar: &ApiResource) -> Service {
+    let mut labels: Vec<(String, String)> = obj.labels().clone().into_iter().collect();
+    labels.sort();
+    Service {
+        api_version: ar.api_version.clone(),
+        kind: ar.kind.clone(),
+        namespace: obj.namespace().unwrap_or_default(),
+        name: obj.name_any(),
+        generation: obj.meta().generation.unwrap_or(0),
+        labels,
+        spec: obj
+            .data
+            .get("spec")
+            .cloned()
+            .unwrap_or_else(|| json!({}))
+            .to_string(),
+    }
+}
+
+/// The key a service's config is kept under, per device.
+fn owner_key(s: &Service) -> String {
+    format!("{}.{}.{}", s.kind, s.namespace, s.name)
+}
+
+async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<Action, Error> {
+    let service = to_service(obj, ar);
+    let generation = obj.meta().generation;
+    let previous = previous_conditions(obj);
+    let Some((plugins, plugin_digest)) = ctx.plugin_for(&ar.api_version, &ar.kind) else {
+        let c = conditions::ready(
+            false,
+            "NoPlugin",
+            format!("no Ready Plugin serves {} {}", ar.api_version, ar.kind),
+            generation,
+            &previous,
+        );
+        write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
+        return Ok(Action::requeue(Duration::from_secs(30)));
+    };
+    let context = Arc::new(ctx.context_for(&service).await?);
+    let evaluated = plugins
+        .evaluate(ctx.runtime.executor(), service.clone(), context)
+        .await;
+    let evaluation = match evaluated {
+        Ok(e) => e,
+        Err(PipelineError::Invalid { violations, .. }) => {
+            let list: Vec<Value> = violations
+                .iter()
+                .map(|v| json!({"field": v.field, "message": v.message}))
+                .collect();
+            let message = violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            let c = conditions::ready(false, "Invalid", message.clone(), generation, &previous);
+            write_status(ctx, obj, ar, json!({"conditions": [c], "violations": list})).await?;
+            ctx.event_ref(&obj.object_ref(ar), EventType::Warning, "Invalid", &message)
+                .await;
+            // Not retried: a change of the service triggers the next try.
+            return Ok(Action::await_change());
+        }
+        Err(e) => {
+            let c = conditions::ready(false, "PluginFailed", e.to_string(), generation, &previous);
+            write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
+            return Err(Error::Pipeline(e.to_string()));
+        }
+    };
+    let key = owner_key(&service);
+    if obj
+        .annotations()
+        .get(DRY_RUN_ANNOTATION)
+        .is_some_and(|v| v == "true")
+    {
+        let plan = ctx.applied.plan(ctx, &key, &evaluation).await?;
+        let c = conditions::ready(
+            true,
+            "DryRun",
+            "planned; nothing was pushed (naas.io/dry-run)",
+            generation,
+            &previous,
+        );
+        write_status(ctx, obj, ar, json!({"conditions": [c], "plan": plan})).await?;
+        return Ok(Action::await_change());
+    }
+    let pushed = ctx
+        .applied
+        .push(ctx, &key, Some(&evaluation), &pushed_devices(obj))
+        .await;
+    let devices = device_status(&evaluation, &plugin_digest, &pushed);
+    match pushed {
+        Ok(changed) => {
+            let message = format!("{} device(s) configured", evaluation.configs.len());
+            let c = conditions::ready(true, "Applied", message.clone(), generation, &previous);
+            write_status(ctx, obj, ar, json!({"conditions": [c], "devices": devices, "deviceCount": evaluation.configs.len()})).await?;
+            if changed {
+                ctx.event_ref(&obj.object_ref(ar), EventType::Normal, "Applied", &message)
+                    .await;
+            }
+            Ok(Action::requeue(Duration::from_secs(3600)))
+        }
+        Err(e) => {
+            let c = conditions::ready(false, "PushFailed", e.to_string(), generation, &previous);
+            write_status(ctx, obj, ar, json!({"conditions": [c], "devices": devices})).await?;
+            ctx.event_ref(
+                &obj.object_ref(ar),
+                EventType::Warning,
+                "PushFailed",
+                &e.to_string(),
+            )
+            .await;
+            Err(e)
+        }
+    }
+}
+
+async fn cleanup(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<Action, Error> {
+    let service = to_service(obj, ar);
+    let key = owner_key(&service);
+    match ctx
+        .applied
+        .push(ctx, &key, None, &pushed_devices(obj))
+        .await
+    {
+        Ok(_) => {
+            ctx.event_ref(
+                &obj.object_ref(ar),
+                EventType::Normal,
+                "Removed",
+                "its config was removed from every device",
+            )
+            .await;
+            Ok(Action::await_change())
+        }
+        Err(e) => {
+            ctx.event_ref(
+                &obj.object_ref(ar),
+                EventType::Warning,
+                "CleanupFailed",
+                &format!("{e}; the finalizer stays until the device can be reached"),
+            )
+            .await;
+            Err(e)
+        }
+    }
+}
+
+/// Per device: result, config digest and the plugin digest that rendered it.
+fn device_status(e: &Evaluation, plugin_digest: &str, pushed: &Result<bool, Error>) -> Vec<Value> {
+    e.configs
+        .iter()
+        .map(|c| {
+            json!({
+                "name": c.device,
+                "result": match pushed { Ok(_) => "Committed".to_string(), Err(err) => format!("Failed: {err}") },
+                "configDigest": Digest::of(c.text.as_bytes()).to_string(),
+                "pluginDigest": plugin_digest,
+            })
+        })
+        .collect()
+}
+
+fn previous_conditions(
+    obj: &DynamicObject,
+) -> Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    serde_json::from_value(obj.data["status"]["conditions"].clone()).unwrap_or_default()
+}
+
+/// Writes the status by server-side apply (one field manager), only when it changed.
+async fn write_status(
+    ctx: &Context,
+    obj: &DynamicObject,
+    ar: &ApiResource,
+    status: Value,
+) -> Result<(), Error> {
+    let current = &obj.data["status"];
+    let unchanged = status
+        .as_object()
+        .is_some_and(|m| m.iter().all(|(k, v)| &current[k] == v))
+        && current
+            .as_object()
+            .is_some_and(|c| c.keys().all(|k| status.get(k).is_some()));
+    if unchanged {
+        return Ok(());
+    }
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &obj.namespace().unwrap_or_default(), ar);
+    let patch = json!({"apiVersion": ar.api_version, "kind": ar.kind, "status": status});
+    api.patch_status(
+        &obj.name_any(),
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await
+    .map_err(|e| {
+        Error::Kube(format!(
+            "writing the status of {}/{}: {e}",
+            obj.namespace().unwrap_or_default(),
+            obj.name_any()
+        ))
+    })?;
+    Ok(())
+}
+
+/// What `apply` last pushed per device, for the dry-run plan's diff.
+pub(super) type Plan = BTreeMap<String, Value>;

