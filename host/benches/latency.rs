@@ -30,6 +30,42 @@ fn row(name: &str, d: &[Duration]) {
     );
 }
 
+/// One device template of 48 ports, rendered natively (the old host path)
+/// and in the template sandbox (fresh instance, then reused).
+fn template_costs(
+    rt: &naas::runtime::Runtime,
+    n: usize,
+) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
+    use std::sync::Arc;
+    let template = "{% for p in ports %}\ninterface {{ p }}\n   description {{ description }}\n   switchport access vlan {{ vlan }}\n   no shutdown\n{% endfor %}\n";
+    let ports: Vec<String> = (1..=48).map(|i| format!("Ethernet{i}")).collect();
+    let vars = serde_json::json!({"ports": ports, "vlan": 120, "description": "web servers"});
+    let vars_text = vars.to_string();
+    let env = naas_template_engine::environment();
+    let native = sample(n, || {
+        let t = env.template_from_str(template).unwrap();
+        black_box(
+            t.render(minijinja::Value::from(minijinja::value::Serde(&vars)))
+                .unwrap(),
+        );
+    });
+    let engine = Arc::new(naas::template::TemplateEngine::new(
+        rt.engine(),
+        rt.cache().cloned(),
+    ));
+    let far = Instant::now() + Duration::from_secs(3600);
+    let limit = Duration::from_secs(1);
+    let fresh = sample(n, || {
+        let mut i = engine.instantiate(64 << 20).unwrap();
+        black_box(i.render(template, &vars_text, 4 << 20, far, limit).unwrap());
+    });
+    let mut i = engine.instantiate(64 << 20).unwrap();
+    let again = sample(n, || {
+        black_box(i.render(template, &vars_text, 4 << 20, far, limit).unwrap());
+    });
+    (native, fresh, again)
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let (n, n_compile) = if full { (20_000, 20) } else { (20, 2) };
@@ -92,6 +128,14 @@ fn main() {
             .unwrap();
         assert_eq!(o, LoadOutcome::FromCache);
     });
+    let artifact = cache.artifact_path(rt.engine(), &digest);
+    let raw = sample(n_compile * 10, || {
+        // SAFETY: written by this engine just above (the bench's baseline).
+        black_box(unsafe {
+            wasmtime::component::Component::deserialize_file(rt.engine(), &artifact).unwrap()
+        });
+    });
+    let (tpl_native, tpl_fresh, tpl_again) = template_costs(rt, n);
 
     println!(
         "naas latency ({} samples per row; component {} KiB)",
@@ -105,7 +149,17 @@ fn main() {
     row("  render call (templates on the host)", &stages[2]);
     row("AccessPorts service, native Rust", &native);
     row("compile component (cold, into cache)", &compile);
-    row("load compiled component (deserialize_file)", &cached);
+    row("load compiled component (checksum + deserialize)", &cached);
+    row("  without the checksum (deserialize_file only)", &raw);
+    row("template, native minijinja (trusted baseline)", &tpl_native);
+    row("template, sandbox: fresh instance + render", &tpl_fresh);
+    row("template, sandbox: next render, same instance", &tpl_again);
+    println!(
+        "ratios (p50): checksummed/raw load {:.2}x   sandboxed/native template {:.1}x (fresh {:.1}x)",
+        us(pct(&cached, 0.5)) / us(pct(&raw, 0.5)),
+        us(pct(&tpl_again, 0.5)) / us(pct(&tpl_native, 0.5)),
+        us(pct(&tpl_fresh, 0.5)) / us(pct(&tpl_native, 0.5)),
+    );
     println!(
         "ratios (p50): wasm/native {:.1}x   compile/cached-load {:.0}x",
         us(pct(&wasm, 0.5)) / us(pct(&native, 0.5)),

@@ -1,4 +1,5 @@
 //! A throwaway Kubernetes control plane for the e2e suite, as envtest starts one: etcd + kube-apiserver (+ kube-controller-manager) from a directory of binaries, on loopback, with certificates made for the run; or a user's cluster through a kubeconfig.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +48,15 @@ impl Cluster {
         match self {
             Cluster::Local(c) => &c.kubeconfig,
             Cluster::External(k) => k,
+        }
+    }
+
+    /// Whether namespaces are really deleted (kube-controller-manager runs;
+    /// assumed of a user's cluster).
+    pub fn deletes_namespaces(&self) -> bool {
+        match self {
+            Cluster::Local(c) => c.kcm.is_some(),
+            Cluster::External(_) => true,
         }
     }
 }

@@ -3,12 +3,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
+mod harness;
 #[path = "../common/registry.rs"]
 mod registry_support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -18,8 +18,7 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use naas::driver::MemoryDriver;
-use naas::operator::{self, Device, OperatorConfig, Plugin};
-use naas::runtime::{Runtime, RuntimeConfig};
+use naas::operator::{Device, Plugin};
 use serde_json::json;
 
 use control_plane::Cluster;
@@ -83,11 +82,20 @@ fn ready_of(status: &serde_json::Value) -> Option<(String, String, String)> {
         })
 }
 
-async fn apply(client: &Client, ar: &ApiResource, ns: &str, doc: serde_json::Value) {
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
-    let name = doc["metadata"]["name"].as_str().unwrap().to_string();
+/// Applies AccessPorts `name` in tenant-a, as a tenant would (server-side apply).
+async fn apply_ports(
+    api: &Api<DynamicObject>,
+    name: &str,
+    spec: serde_json::Value,
+    annotations: serde_json::Value,
+) {
+    let doc = json!({
+        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": name, "namespace": "tenant-a", "annotations": annotations},
+        "spec": spec,
+    });
     api.patch(
-        &name,
+        name,
         &PatchParams::apply("e2e-test").force(),
         &Patch::Apply(&doc),
     )
@@ -191,7 +199,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // The operator, in this process, with the in-memory driver.
     let driver = MemoryDriver::new();
     let cache = tempfile::tempdir().unwrap();
-    let op = start_operator(&client, &driver, cache.path());
+    let op = harness::start_operator(&client, &driver, cache.path());
 
     // Plugin Ready, its kind served as an Established CRD.
     let within = Duration::from_secs(90);
@@ -234,12 +242,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         "accessports",
     );
     let services: Api<DynamicObject> = Api::namespaced_with(client.clone(), "tenant-a", &ar);
-    apply(&client, &ar, "tenant-a", json!({
-        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
-        "metadata": {"name": "web", "namespace": "tenant-a"},
-        "spec": {"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120, "description": "web servers"},
-    }))
-    .await;
+    apply_ports(&services, "web", json!({"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120, "description": "web servers"}), json!({})).await;
     let status = eventually("service web Ready", within, || async {
         let o = services.get("web").await.ok()?;
         let s = seen(&serde_json::to_value(&o).ok()?)["status"].clone();
@@ -283,15 +286,11 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     assert!(refused.to_string().contains("spec.vlan"), "{refused}");
 
     // A service the plugin refuses: Ready=False, reason Invalid, the violation with its field path.
-    apply(
-        &client,
-        &ar,
-        "tenant-a",
-        json!({
-            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
-            "metadata": {"name": "bad", "namespace": "tenant-a"},
-            "spec": {"device": "leaf1", "ports": "Ethernet10", "vlan": 300},
-        }),
+    apply_ports(
+        &services,
+        "bad",
+        json!({"device": "leaf1", "ports": "Ethernet10", "vlan": 300}),
+        json!({}),
     )
     .await;
     let (_, reason, message) = eventually("service bad refused", within, || async {
@@ -307,11 +306,12 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
 
     // A dry run: the plan in status, nothing pushed.
     let pushes = driver.pushes().len();
-    apply(&client, &ar, "tenant-a", json!({
-        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
-        "metadata": {"name": "try", "namespace": "tenant-a", "annotations": {"naas.io/dry-run": "true"}},
-        "spec": {"device": "leaf1", "ports": "Ethernet5", "vlan": 130},
-    }))
+    apply_ports(
+        &services,
+        "try",
+        json!({"device": "leaf1", "ports": "Ethernet5", "vlan": 130}),
+        json!({"naas.io/dry-run": "true"}),
+    )
     .await;
     let plan = eventually("dry-run plan", within, || async {
         let s = services.get("try").await.ok()?.data["status"].clone();
@@ -328,15 +328,11 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     assert_eq!(driver.pushes().len(), pushes, "a dry run pushes nothing");
 
     // Deleting a service runs cleanup: exactly its lines leave the device.
-    apply(
-        &client,
-        &ar,
-        "tenant-a",
-        json!({
-            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
-            "metadata": {"name": "db", "namespace": "tenant-a"},
-            "spec": {"device": "leaf1", "ports": "Ethernet7", "vlan": 140},
-        }),
+    apply_ports(
+        &services,
+        "db",
+        json!({"device": "leaf1", "ports": "Ethernet7", "vlan": 140}),
+        json!({}),
     )
     .await;
     eventually("service db pushed", within, || async {
@@ -365,16 +361,12 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     op.abort();
     let _ = op.await;
     let pushes = driver.pushes().len();
-    let op = start_operator(&client, &driver, cache.path());
-    apply(
-        &client,
-        &ar,
-        "tenant-a",
-        json!({
-            "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
-            "metadata": {"name": "after-restart", "namespace": "tenant-a"},
-            "spec": {"device": "leaf1", "ports": "Ethernet8", "vlan": 150},
-        }),
+    let op = harness::start_operator(&client, &driver, cache.path());
+    apply_ports(
+        &services,
+        "after-restart",
+        json!({"device": "leaf1", "ports": "Ethernet8", "vlan": 150}),
+        json!({}),
     )
     .await;
     eventually("service after-restart Ready", within, || async {
@@ -467,28 +459,36 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     assert_eq!(reason, "Invalid", "{message}");
     assert!(message.contains("leaf1"), "{message}");
 
+    // Deleting a namespace with services in it completes: the namespace
+    // controller deletes them, and each one's cleanup removes its config.
+    if cluster.deletes_namespaces() {
+        let namespaces: Api<Namespace> = Api::all(client.clone());
+        namespaces
+            .delete("tenant-a", &DeleteParams::default())
+            .await
+            .unwrap();
+        eventually(
+            "namespace tenant-a deleted",
+            Duration::from_secs(180),
+            || async {
+                namespaces
+                    .get_opt("tenant-a")
+                    .await
+                    .ok()?
+                    .is_none()
+                    .then_some(())
+            },
+        )
+        .await;
+        let running = driver.running("leaf1");
+        assert!(
+            !running.contains("interface Ethernet"),
+            "tenant-a's lines are gone: {running}"
+        );
+    } else {
+        eprintln!("e2e: no kube-controller-manager, namespace deletion not checked");
+    }
+
     op.abort();
     drop(cluster);
-}
-
-fn start_operator(
-    client: &Client,
-    driver: &MemoryDriver,
-    dir: &std::path::Path,
-) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
-    let runtime = Runtime::new(&RuntimeConfig {
-        cache_dir: Some(common::target_dir().join("naas-test-cache")),
-        ..RuntimeConfig::default()
-    })
-    .unwrap();
-    tokio::spawn(operator::run(
-        client.clone(),
-        OperatorConfig {
-            namespace: "naas-system".into(),
-            runtime,
-            oci_cache: Some(dir.join("oci")),
-            scratch_dir: dir.join("scratch"),
-            driver: Arc::new(driver.clone()),
-        },
-    ))
 }

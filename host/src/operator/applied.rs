@@ -17,7 +17,7 @@ use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::json;
 
 use super::services::Plan;
-use super::{Context, Device, Error};
+use super::{Context, Error};
 use crate::driver::{LoadMode, Secret as Credential, Target};
 use crate::pipeline::Evaluation;
 
@@ -61,13 +61,17 @@ impl AppliedConfigs {
         ctx: &Context,
         key: &str,
         evaluation: Option<&Evaluation>,
-        _previous: &[String],
+        previous: &[String],
     ) -> Result<bool, Error> {
-        let mut wanted: BTreeMap<String, Option<String>> = BTreeMap::new();
-        let stored = self.stored(ctx).await?;
-        for (device, (fragments, _)) in &stored {
-            if fragments.contains_key(key) {
-                wanted.insert(device.clone(), None);
+        // The devices it was pushed to (from its status), and when it is
+        // deleted every device that holds its config, whatever the status says.
+        let mut wanted: BTreeMap<String, Option<String>> =
+            previous.iter().map(|d| (d.clone(), None)).collect();
+        if evaluation.is_none() {
+            for (device, (fragments, _)) in self.stored(ctx).await? {
+                if fragments.contains_key(key) {
+                    wanted.insert(device, None);
+                }
             }
         }
         if let Some(e) = evaluation {
@@ -81,21 +85,21 @@ impl AppliedConfigs {
         for l in &locks {
             _guards.push(l.lock().await);
         }
-        // Re-read under the locks: another service may have pushed meanwhile.
-        let stored = self.stored(ctx).await?;
+        // Read those devices' records under the locks: another service may
+        // have pushed meanwhile.
         let mut pushes = Vec::new();
         for (device, text) in &wanted {
-            let (mut fragments, rv) = stored.get(device).cloned().unwrap_or_default();
+            let (mut fragments, rv) = record_of(ctx, device).await?;
             let before = fragments.clone();
             match text {
                 Some(t) => fragments.insert(key.to_string(), t.clone()),
                 None => fragments.remove(key),
             };
-            if fragments != before || !stored.contains_key(device) {
+            if fragments != before {
                 pushes.push(DevicePush {
                     device: device.clone(),
                     fragments,
-                    exists: stored.contains_key(device),
+                    exists: rv.is_some(),
                     resource_version: rv,
                 });
             }
@@ -116,10 +120,9 @@ impl AppliedConfigs {
     /// # Errors
     /// An API error reading what was applied.
     pub async fn plan(&self, ctx: &Context, key: &str, e: &Evaluation) -> Result<Plan, Error> {
-        let stored = self.stored(ctx).await?;
         let mut plan = Plan::new();
         for c in &e.configs {
-            let (mut fragments, _) = stored.get(&c.device).cloned().unwrap_or_default();
+            let (mut fragments, _) = record_of(ctx, &c.device).await?;
             let before = union(&fragments);
             fragments.insert(key.to_string(), c.text.clone());
             let after = union(&fragments);
@@ -154,6 +157,22 @@ impl AppliedConfigs {
             })
             .collect())
     }
+}
+
+/// One device's applied configs and its ConfigMap's resourceVersion (`None`: no record yet).
+async fn record_of(
+    ctx: &Context,
+    device: &str,
+) -> Result<(BTreeMap<String, String>, Option<String>), Error> {
+    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
+    let cm = api
+        .get_opt(&format!("naas-applied-{device}"))
+        .await
+        .map_err(|e| Error::Kube(format!("reading the config applied to {device}: {e}")))?;
+    Ok(cm.map_or_else(Default::default, |cm| {
+        let rv = cm.resource_version();
+        (cm.data.unwrap_or_default(), rv)
+    }))
 }
 
 /// The device's whole naas config: its services' configs in key order.
@@ -232,10 +251,11 @@ async fn record(ctx: &Context, p: &DevicePush) -> Result<(), Error> {
 
 /// How to reach `device`: its Device and the credentials in its Secret.
 async fn target(ctx: &Context, device: &str) -> Result<Target, Error> {
-    let d = Api::<Device>::all(ctx.client.clone())
-        .get_opt(device)
+    let d = ctx
+        .all_devices()
         .await
-        .map_err(|e| Error::Kube(format!("reading Device {device}: {e}")))?
+        .into_iter()
+        .find(|d| d.name_any() == device)
         .ok_or_else(|| Error::Push {
             device: device.into(),
             detail: "the Device does not exist".into(),

@@ -1,7 +1,6 @@
 //! The Device controller: checks a Device (host key policy, tenant port grants) and reports it in status.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -71,8 +70,9 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
 }
 
 /// Retries a failed Device.
-pub(super) fn error_policy(_d: Arc<Device>, _e: &Error, _ctx: Arc<Context>) -> Action {
-    Action::requeue(Duration::from_secs(10))
+pub(super) fn error_policy(d: Arc<Device>, error: &Error, ctx: Arc<Context>) -> Action {
+    tracing::warn!(device = %d.name_any(), "reconcile failed: {error}");
+    Action::requeue(ctx.backoff(&format!("Device/{}", d.name_any())))
 }
 
 /// What is wrong with a Device, each naming its field.

@@ -16,12 +16,14 @@ mod services;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, GroupVersionKind};
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
@@ -112,6 +114,12 @@ pub struct Context {
     plugins: Mutex<BTreeMap<String, LoadedPlugin>>,
     /// One running controller per served kind, with its replay trigger.
     kinds: Mutex<HashMap<GroupVersionKind, KindController>>,
+    /// Every Device, from a reflector of the operator's own.
+    devices: Store<Device>,
+    /// Becomes true once that reflector has listed every Device.
+    devices_listed: tokio::sync::watch::Receiver<bool>,
+    /// Failures in a row per object (`Kind/namespace/name`), for backoff.
+    failures: Mutex<HashMap<String, u32>>,
     me: std::sync::Weak<Context>,
 }
 
@@ -121,6 +129,31 @@ struct KindController {
 }
 
 impl Context {
+    /// How long to wait before retrying `key` after one more failure in a
+    /// row: 2 s, doubling, at most 5 minutes.
+    fn backoff(&self, key: &str) -> Duration {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = failures.entry(key.to_string()).or_default();
+        *n = n.saturating_add(1);
+        Duration::from_secs(2u64.saturating_mul(1 << (*n - 1).min(8))).min(Duration::from_secs(300))
+    }
+
+    /// Forgets `key`'s failures after a successful reconcile.
+    fn succeeded(&self, key: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
+    }
+
+    /// The Devices, once the initial list has arrived (so that no service is
+    /// judged against a partial inventory).
+    async fn all_devices(&self) -> Vec<Arc<Device>> {
+        let mut listed = self.devices_listed.clone();
+        let _ = listed.wait_for(|done| *done).await;
+        self.devices.state()
+    }
+
     /// Publishes an Event about `obj` (best effort: a failed Event never fails a reconcile).
     async fn event<K: Resource<DynamicType = impl Default>>(
         &self,
@@ -232,17 +265,24 @@ impl Context {
         }
     }
 
+    /// The variables ConfigMaps of the Plugin serving `kind`.
+    fn variables_refs(&self, kind: &str) -> Vec<ObjectRef> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == kind))
+            .map(|p| p.variables.clone())
+            .unwrap_or_default()
+    }
+
     /// The context the plugin sees for `service`: the Devices granted to
     /// its namespace, and variables from the Plugin's ConfigMaps then the
     /// namespace's `naas-variables` ConfigMap (later wins, key by key).
     async fn context_for(&self, service: &Service) -> Result<PluginContext, Error> {
-        let devices = Api::<Device>::all(self.client.clone())
-            .list(&Default::default())
-            .await
-            .map_err(|e| Error::Kube(format!("listing Devices: {e}")))?;
+        let devices = self.all_devices().await;
         let inventory = Inventory {
             devices: devices
-                .items
                 .iter()
                 .map(|d| InventoryDevice {
                     name: d.name_any(),
@@ -263,14 +303,7 @@ impl Context {
         .checked("Devices")
         .map_err(|e| Error::Object(e.to_string()))?;
         let mut variables = serde_json::Map::new();
-        let refs: Vec<ObjectRef> = self
-            .plugins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == service.kind))
-            .map(|p| p.variables.clone())
-            .unwrap_or_default();
+        let refs = self.variables_refs(&service.kind);
         let namespace_vars = ObjectRef {
             name: NAMESPACE_VARIABLES.into(),
             namespace: Some(service.namespace.clone()),
@@ -329,6 +362,25 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
             instance: std::env::var("POD_NAME").ok(),
         },
     );
+    // The Device inventory every service reconcile reads, and a flag that
+    // says it is complete. (Reconciles awaiting the Device controller's
+    // Store::wait_until_ready hung in the e2e suite: its DelayedInit keeps
+    // one waker, so only one of several waiters is woken.)
+    let (devices, writer) = kube::runtime::reflector::store::<Device>();
+    let (listed_tx, devices_listed) = tokio::sync::watch::channel(false);
+    let device_events = kube::runtime::reflector(
+        writer,
+        kube::runtime::WatchStreamExt::default_backoff(watcher::watcher(
+            Api::<Device>::all(client.clone()),
+            watcher::Config::default(),
+        )),
+    )
+    .for_each(move |event| {
+        if matches!(event, Ok(watcher::Event::InitDone)) {
+            listed_tx.send_replace(true);
+        }
+        std::future::ready(())
+    });
     let ctx = Arc::new_cyclic(|me| Context {
         client: client.clone(),
         namespace: config.namespace,
@@ -340,6 +392,9 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         applied: AppliedConfigs::default(),
         plugins: Mutex::new(BTreeMap::new()),
         kinds: Mutex::new(HashMap::new()),
+        devices,
+        devices_listed,
+        failures: Mutex::new(HashMap::new()),
         me: me.clone(),
     });
     let plugins = Controller::new(
@@ -354,6 +409,6 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
     )
     .run(devices::reconcile, devices::error_policy, ctx.clone())
     .for_each(|_| async {});
-    tokio::join!(plugins, devices);
+    tokio::join!(plugins, devices, device_events);
     Ok(())
 }

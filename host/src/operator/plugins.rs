@@ -25,20 +25,23 @@ pub const PLUGIN_LABEL: &str = "naas.io/plugin";
 /// Reconciles one Plugin.
 pub(super) async fn reconcile(obj: Arc<Plugin>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api: Api<Plugin> = Api::all(ctx.client.clone());
-    finalizer(&api, FINALIZER, obj, |event| async {
+    let key = format!("Plugin/{}", obj.name_any());
+    let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(p) => apply(&p, &ctx).await,
             Finalizer::Cleanup(p) => cleanup(&p, &ctx).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    ctx.succeeded(&key);
+    Ok(action)
 }
 
 /// Retries a failed Plugin with a growing delay.
-pub(super) fn error_policy(obj: Arc<Plugin>, error: &Error, _ctx: Arc<Context>) -> Action {
+pub(super) fn error_policy(obj: Arc<Plugin>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(plugin = %obj.name_any(), "reconcile failed: {error}");
-    Action::requeue(Duration::from_secs(10))
+    Action::requeue(ctx.backoff(&format!("Plugin/{}", obj.name_any())))
 }
 
 async fn apply(p: &Plugin, ctx: &Context) -> Result<Action, Error> {

@@ -5,15 +5,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 
-use super::{Context, DRY_RUN_ANNOTATION, Error, FIELD_MANAGER, FINALIZER, conditions};
+use super::{Context, DRY_RUN_ANNOTATION, Device, Error, FIELD_MANAGER, FINALIZER, conditions};
 use crate::digest::Digest;
 use crate::pipeline::{Evaluation, PipelineError};
 use crate::runtime::Service;
@@ -29,36 +31,91 @@ pub(super) async fn run(
     let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
     let controller = Controller::new_with(api, watcher::Config::default(), ar.clone());
     let kind = ar.clone();
-    let services = controller.store();
-    let devices = Api::<super::Device>::all(ctx.client.clone());
+    let store = controller.store();
+    let refs = move |services: Vec<Arc<DynamicObject>>| {
+        let ar = ar.clone();
+        services
+            .into_iter()
+            .map(move |s| ObjectRef::from_obj_with(&*s, ar.clone()))
+            .collect::<Vec<_>>()
+    };
+    let client = ctx.client.clone();
+    let operator_ns = ctx.namespace.clone();
+    // A Device change (a grant added or removed, an address...) touches the
+    // services of the namespaces it grants and the services pushed to it.
+    let on_device = {
+        let (store, refs) = (store.clone(), refs.clone());
+        move |device: Device| refs(services_of_device(&store, &device))
+    };
+    // A credentials Secret (in the operator's namespace) touches the
+    // services of the Devices that use it.
+    let on_secret = {
+        let (store, refs, ctx) = (store.clone(), refs.clone(), ctx.clone());
+        move |secret: Secret| {
+            let name = secret.name_any();
+            let users: Vec<_> = ctx
+                .devices
+                .state()
+                .into_iter()
+                .filter(|d| d.spec.credentials_secret_ref.name == name)
+                .flat_map(|d| services_of_device(&store, &d))
+                .collect();
+            refs(users)
+        }
+    };
+    // A namespace's `naas-variables` ConfigMap touches that namespace's
+    // services; a Plugin's variables ConfigMap touches all of its kind.
+    let on_tenant_variables = {
+        let (store, refs) = (store.clone(), refs.clone());
+        move |cm: ConfigMap| {
+            let ns = cm.namespace();
+            refs(
+                store
+                    .state()
+                    .into_iter()
+                    .filter(|s| s.namespace() == ns)
+                    .collect(),
+            )
+        }
+    };
+    let on_plugin_variables = {
+        let (store, refs, ctx, kind) = (store.clone(), refs.clone(), ctx.clone(), kind.clone());
+        move |cm: ConfigMap| {
+            let used = ctx.variables_refs(&kind.kind).iter().any(|r| {
+                r.name == cm.name_any()
+                    && r.namespace.as_deref().unwrap_or(&ctx.namespace)
+                        == cm.namespace().unwrap_or_default()
+            });
+            refs(if used { store.state() } else { Vec::new() })
+        }
+    };
     let replay = tokio_stream_of(replay);
     controller
         .watches(
-            devices,
+            Api::<Device>::all(client.clone()),
             watcher::Config::default(),
-            move |device: super::Device| {
-                // A Device change (a grant added or removed, an address...) touches
-                // the services of the namespaces it grants and the services that
-                // were pushed to it.
-                let name = device.name_any();
-                let granted: Vec<String> = device
-                    .spec
-                    .tenants
-                    .iter()
-                    .map(|t| t.namespace.clone())
-                    .collect();
-                services
-                    .state()
-                    .into_iter()
-                    .filter(|s| {
-                        s.namespace().is_some_and(|ns| granted.contains(&ns))
-                            || pushed_devices(s).contains(&name)
-                    })
-                    .map(|s| kube::runtime::reflector::ObjectRef::from_obj_with(&*s, ar.clone()))
-                    .collect::<Vec<_>>()
-            },
+            on_device,
+        )
+        .watches(
+            Api::<Secret>::namespaced(client.clone(), &operator_ns),
+            watcher::Config::default(),
+            on_secret,
+        )
+        .watches(
+            Api::<ConfigMap>::all(client.clone()),
+            watcher::Config::default()
+                .fields(&format!("metadata.name={}", super::NAMESPACE_VARIABLES)),
+            on_tenant_variables,
+        )
+        .watches(
+            Api::<ConfigMap>::namespaced(client, &operator_ns),
+            watcher::Config::default(),
+            on_plugin_variables,
         )
         .reconcile_all_on(replay)
+        // Bounded: each reconcile makes a few API calls, and a burst of a
+        // thousand services must not open a thousand connections at once.
+        .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
         .run(
             move |obj, ctx| reconcile(obj, ctx, kind.clone()),
             error_policy,
@@ -72,6 +129,25 @@ pub(super) async fn run(
         .await;
 }
 
+/// The services of `store` that `device` grants (by namespace) or that were pushed to it.
+fn services_of_device(store: &Store<DynamicObject>, device: &Device) -> Vec<Arc<DynamicObject>> {
+    let name = device.name_any();
+    let granted: Vec<String> = device
+        .spec
+        .tenants
+        .iter()
+        .map(|t| t.namespace.clone())
+        .collect();
+    store
+        .state()
+        .into_iter()
+        .filter(|s| {
+            s.namespace().is_some_and(|ns| granted.contains(&ns))
+                || pushed_devices(s).contains(&name)
+        })
+        .collect()
+}
+
 fn tokio_stream_of(
     rx: tokio::sync::watch::Receiver<u64>,
 ) -> impl futures_util::Stream<Item = ()> + Send {
@@ -80,6 +156,9 @@ fn tokio_stream_of(
         Some(((), rx))
     })
 }
+
+/// Reconciles of one kind running at once.
+const CONCURRENCY: u16 = 16;
 
 /// The devices a service's status says it was pushed to.
 fn pushed_devices(s: &DynamicObject) -> Vec<String> {
@@ -100,19 +179,31 @@ async fn reconcile(
 ) -> Result<Action, Error> {
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
-    finalizer(&api, FINALIZER, obj, |event| async {
+    let key = failure_key(&obj);
+    let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(o) => apply(&o, &ar, &ctx).await,
             Finalizer::Cleanup(o) => cleanup(&o, &ar, &ctx).await,
         }
     })
     .await
-    .map_err(|e| Error::Finalizer(Box::new(e)))
+    .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    ctx.succeeded(&key);
+    Ok(action)
 }
 
-fn error_policy(obj: Arc<DynamicObject>, error: &Error, _ctx: Arc<Context>) -> Action {
+fn error_policy(obj: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(service = %obj.name_any(), "reconcile failed: {error}");
-    Action::requeue(Duration::from_secs(5))
+    Action::requeue(ctx.backoff(&failure_key(&obj)))
+}
+
+fn failure_key(obj: &DynamicObject) -> String {
+    let kind = obj.types.as_ref().map_or("", |t| t.kind.as_str());
+    format!(
+        "{kind}/{}/{}",
+        obj.namespace().unwrap_or_default(),
+        obj.name_any()
+    )
 }
 
 /// The pipeline's view of a service object.

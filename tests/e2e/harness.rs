@@ -1,0 +1,33 @@
+//! Runs the operator in-process for the e2e suite and the operator benchmark: the in-memory driver, the tests' compiled-plugin cache.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use kube::Client;
+use naas::driver::MemoryDriver;
+use naas::operator::{self, OperatorConfig};
+use naas::runtime::{Runtime, RuntimeConfig};
+
+/// Starts `naas operator` (namespace `naas-system`) on `client`, pushing
+/// through `driver`, with its scratch and OCI cache under `dir`.
+pub fn start_operator(
+    client: &Client,
+    driver: &MemoryDriver,
+    dir: &Path,
+) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
+    let runtime = Runtime::new(&RuntimeConfig {
+        cache_dir: Some(crate::common::target_dir().join("naas-test-cache")),
+        ..RuntimeConfig::default()
+    })
+    .unwrap();
+    tokio::spawn(operator::run(
+        client.clone(),
+        OperatorConfig {
+            namespace: "naas-system".into(),
+            runtime,
+            oci_cache: Some(dir.join("oci")),
+            scratch_dir: dir.join("scratch"),
+            driver: Arc::new(driver.clone()),
+        },
+    ))
+}
