@@ -409,6 +409,21 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
     )
     .run(devices::reconcile, devices::error_policy, ctx.clone())
     .for_each(|_| async {});
+    // The kinds' controllers are tasks of their own: stop them with the
+    // operator, so that no controller outlives it.
+    let _stop_kinds = StopKinds(ctx.clone());
     tokio::join!(plugins, devices, device_events);
     Ok(())
+}
+
+/// Aborts every kind controller when the operator stops (or its future is dropped).
+struct StopKinds(Arc<Context>);
+
+impl Drop for StopKinds {
+    fn drop(&mut self) {
+        let mut kinds = self.0.kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        for (_, k) in kinds.drain() {
+            k.task.abort();
+        }
+    }
 }
