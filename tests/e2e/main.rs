@@ -489,6 +489,70 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         eprintln!("e2e: no kube-controller-manager, namespace deletion not checked");
     }
 
+    // The operator as users run it: the `naas` binary, on the same cluster.
     op.abort();
+    let _ = op.await;
+    let mut naas = Command::new(env!("CARGO_BIN_EXE_naas"))
+        .arg("--cache-dir")
+        .arg(common::target_dir().join("naas-test-cache"))
+        .args([
+            "operator",
+            "--namespace",
+            "naas-system",
+            "--driver",
+            "memory",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tenant_b: Api<DynamicObject> = Api::namespaced_with(client.clone(), "tenant-b", &ar);
+    let doc = json!({
+        "apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": "from-binary", "namespace": "tenant-b"},
+        "spec": {"device": "leaf1", "ports": "Ethernet9", "vlan": 160},
+    });
+    tenant_b
+        .patch(
+            "from-binary",
+            &PatchParams::apply("e2e-test"),
+            &Patch::Apply(&doc),
+        )
+        .await
+        .unwrap();
+    let ready = eventually(
+        "service from-binary Ready (naas operator binary)",
+        within,
+        || async {
+            let s = tenant_b.get("from-binary").await.ok()?.data["status"].clone();
+            ready_of(&s).filter(|r| r.0 == "True")
+        },
+    )
+    .await;
+    assert_eq!(ready.1, "Applied");
+    // What it pushed is recorded in the cluster, per device and service.
+    let record =
+        Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client.clone(), "naas-system")
+            .get("naas-applied-leaf1")
+            .await
+            .unwrap();
+    let fragment = record
+        .data
+        .unwrap_or_default()
+        .remove("AccessPorts.tenant-b.from-binary")
+        .unwrap_or_default();
+    assert!(fragment.contains("interface Ethernet9\n"), "{fragment}");
+    // Stopped by PID, as a pod is: SIGTERM.
+    let _ = Command::new("kill").arg(naas.id().to_string()).status();
+    let status = naas.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(naas.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        status.code().is_none() || status.code() == Some(0) || status.code() == Some(143),
+        "{status:?}: {stderr}"
+    );
+
     drop(cluster);
 }

@@ -143,14 +143,13 @@ impl Host for State {
     }
 
     fn render_template(&mut self, template: String, vars: String) -> Result<String, String> {
-        let instance = match self.template.take() {
+        let mut instance = match self.template.take() {
             Some(i) => i,
             None => self
                 .templates
                 .instantiate(self.limits.memory_bytes)
                 .map_err(|e| e.to_string())?,
         };
-        let mut instance = instance;
         let out = instance.render(
             &template,
             &vars,
