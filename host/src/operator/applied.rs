@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, ObjectMeta, PostParams};
 use serde_json::json;
@@ -262,14 +262,10 @@ async fn target(ctx: &Context, device: &str) -> Result<Target, Error> {
         })?;
     let r = &d.spec.credentials_secret_ref;
     let ns = r.namespace.clone().unwrap_or_else(|| ctx.namespace.clone());
-    let secret = Api::<Secret>::namespaced(ctx.client.clone(), &ns)
-        .get_opt(&r.name)
-        .await
-        .map_err(|e| Error::Kube(format!("reading Secret {ns}/{}: {e}", r.name)))?
-        .ok_or_else(|| Error::Push {
-            device: device.into(),
-            detail: format!("its credentials Secret {ns}/{} does not exist", r.name),
-        })?;
+    let secret = ctx.secret(&ns, &r.name).await?.ok_or_else(|| Error::Push {
+        device: device.into(),
+        detail: format!("its credentials Secret {ns}/{} does not exist", r.name),
+    })?;
     let field = |k: &str| {
         secret
             .data

@@ -9,6 +9,7 @@
 mod applied;
 mod conditions;
 mod devices;
+mod mirror;
 mod plugins;
 mod resources;
 mod services;
@@ -19,15 +20,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, GroupVersionKind};
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
 pub use applied::{APPLIED_LABEL, AppliedConfigs};
+use mirror::Mirror;
 pub use plugins::{PLUGIN_LABEL, service_crd};
 pub use resources::*;
 
@@ -114,10 +115,14 @@ pub struct Context {
     plugins: Mutex<BTreeMap<String, LoadedPlugin>>,
     /// One running controller per served kind, with its replay trigger.
     kinds: Mutex<HashMap<GroupVersionKind, KindController>>,
-    /// Every Device, from a reflector of the operator's own.
-    devices: Store<Device>,
-    /// Becomes true once that reflector has listed every Device.
-    devices_listed: tokio::sync::watch::Receiver<bool>,
+    /// Every Device.
+    devices: Mirror<Device>,
+    /// Secrets of the operator's namespace (device credentials).
+    secrets: Mirror<Secret>,
+    /// ConfigMaps of the operator's namespace (Plugin variables).
+    config_maps: Mirror<ConfigMap>,
+    /// Every namespace's `naas-variables` ConfigMap.
+    tenant_variables: Mirror<ConfigMap>,
     /// Failures in a row per object (`Kind/namespace/name`), for backoff.
     failures: Mutex<HashMap<String, u32>>,
     me: std::sync::Weak<Context>,
@@ -149,9 +154,40 @@ impl Context {
     /// The Devices, once the initial list has arrived (so that no service is
     /// judged against a partial inventory).
     async fn all_devices(&self) -> Vec<Arc<Device>> {
-        let mut listed = self.devices_listed.clone();
-        let _ = listed.wait_for(|done| *done).await;
-        self.devices.state()
+        self.devices.all().await
+    }
+
+    /// A ConfigMap, from the mirrors when they hold its namespace.
+    async fn config_map(&self, ns: &str, name: &str) -> Result<Option<ConfigMap>, Error> {
+        if ns == self.namespace {
+            return Ok(self
+                .config_maps
+                .get(name, Some(ns))
+                .await
+                .map(|c| (*c).clone()));
+        }
+        if name == NAMESPACE_VARIABLES {
+            return Ok(self
+                .tenant_variables
+                .get(name, Some(ns))
+                .await
+                .map(|c| (*c).clone()));
+        }
+        Api::<ConfigMap>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::Kube(format!("reading ConfigMap {ns}/{name}: {e}")))
+    }
+
+    /// A Secret, from the mirror when it is in the operator's namespace.
+    async fn secret(&self, ns: &str, name: &str) -> Result<Option<Secret>, Error> {
+        if ns == self.namespace {
+            return Ok(self.secrets.get(name, Some(ns)).await.map(|s| (*s).clone()));
+        }
+        Api::<Secret>::namespaced(self.client.clone(), ns)
+            .get_opt(name)
+            .await
+            .map_err(|e| Error::Kube(format!("reading Secret {ns}/{name}: {e}")))
     }
 
     /// Publishes an Event about `obj` (best effort: a failed Event never fails a reconcile).
@@ -317,10 +353,7 @@ impl Context {
                 .namespace
                 .clone()
                 .unwrap_or_else(|| self.namespace.clone());
-            let cm = Api::<ConfigMap>::namespaced(self.client.clone(), &ns)
-                .get_opt(&r.name)
-                .await
-                .map_err(|e| Error::Kube(format!("reading ConfigMap {ns}/{}: {e}", r.name)))?;
+            let cm = self.config_map(&ns, &r.name).await?;
             match cm {
                 Some(cm) => {
                     for (k, v) in cm.data.unwrap_or_default() {
@@ -362,25 +395,31 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
             instance: std::env::var("POD_NAME").ok(),
         },
     );
-    // The Device inventory every service reconcile reads, and a flag that
-    // says it is complete. (Reconciles awaiting the Device controller's
-    // Store::wait_until_ready hung in the e2e suite: its DelayedInit keeps
-    // one waker, so only one of several waiters is woken.)
-    let (devices, writer) = kube::runtime::reflector::store::<Device>();
-    let (listed_tx, devices_listed) = tokio::sync::watch::channel(false);
-    let device_events = kube::runtime::reflector(
-        writer,
-        kube::runtime::WatchStreamExt::default_backoff(watcher::watcher(
-            Api::<Device>::all(client.clone()),
-            watcher::Config::default(),
-        )),
-    )
-    .for_each(move |event| {
-        if matches!(event, Ok(watcher::Event::InitDone)) {
-            listed_tx.send_replace(true);
-        }
-        std::future::ready(())
-    });
+    // What reconciles read, mirrored instead of fetched each time.
+    let (devices, devices_feed) = Mirror::start(
+        Api::<Device>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let (secrets, secrets_feed) = Mirror::start(
+        Api::<Secret>::namespaced(client.clone(), &config.namespace),
+        watcher::Config::default(),
+    );
+    let (config_maps, config_maps_feed) = Mirror::start(
+        Api::<ConfigMap>::namespaced(client.clone(), &config.namespace),
+        watcher::Config::default(),
+    );
+    let (tenant_variables, tenant_variables_feed) = Mirror::start(
+        Api::<ConfigMap>::all(client.clone()),
+        watcher::Config::default().fields(&format!("metadata.name={NAMESPACE_VARIABLES}")),
+    );
+    let mirrors = async {
+        tokio::join!(
+            devices_feed,
+            secrets_feed,
+            config_maps_feed,
+            tenant_variables_feed
+        );
+    };
     let ctx = Arc::new_cyclic(|me| Context {
         client: client.clone(),
         namespace: config.namespace,
@@ -393,7 +432,9 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         plugins: Mutex::new(BTreeMap::new()),
         kinds: Mutex::new(HashMap::new()),
         devices,
-        devices_listed,
+        secrets,
+        config_maps,
+        tenant_variables,
         failures: Mutex::new(HashMap::new()),
         me: me.clone(),
     });
@@ -412,7 +453,7 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
     // The kinds' controllers are tasks of their own: stop them with the
     // operator, so that no controller outlives it.
     let _stop_kinds = StopKinds(ctx.clone());
-    tokio::join!(plugins, devices, device_events);
+    tokio::join!(plugins, devices, mirrors);
     Ok(())
 }
 

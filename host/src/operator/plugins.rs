@@ -308,7 +308,28 @@ async fn ensure_crd(ctx: &Context, plugin: &str, k: &ServiceKind) -> Result<(), 
     )
     .await
     .map_err(|e| Error::Plugin(format!("the API server refused CRD {name}: {e}")))?;
-    Ok(())
+    // Serve the kind only once the API server does: a controller started
+    // earlier meets 404s and backs off, delaying the first services.
+    for _ in 0..300 {
+        let established = crds
+            .get_opt(&name)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.status)
+            .and_then(|s| s.conditions)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+        if established {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(Error::Plugin(format!(
+        "CRD {name} was not Established within 30 s"
+    )))
 }
 
 async fn write_status(ctx: &Context, p: &Plugin, status: &PluginStatus) -> Result<(), Error> {

@@ -55,7 +55,7 @@ pub(super) async fn run(
             let name = secret.name_any();
             let users: Vec<_> = ctx
                 .devices
-                .state()
+                .snapshot()
                 .into_iter()
                 .filter(|d| d.spec.credentials_secret_ref.name == name)
                 .flat_map(|d| services_of_device(&store, &d))
