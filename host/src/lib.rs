@@ -4,9 +4,11 @@
 //! [`pipeline`] is the one validate → expand → render path every caller uses,
 //! [`plugin_set`] routes each service to the plugin of its kind,
 //! [`manifest`] and [`inventory`] read the CLI's inputs, [`template`] renders
-//! plugin templates on the host, and [`cli`] is the command line.
+//! plugin templates on the host, [`config_tree`] diffs device configs into
+//! remediation commands, and [`cli`] is the command line.
 
 pub mod cli;
+pub mod config_tree;
 pub mod conformance;
 pub mod digest;
 pub mod driver;
