@@ -174,6 +174,18 @@ impl Runtime {
         let ticker = EpochTicker::start(&engine)
             .map_err(|e| Error::Engine(format!("cannot start the epoch thread: {e}")))?;
         let templates = Arc::new(TemplateEngine::new(&engine, cache.clone()));
+        // Compile (or load) the template sandbox now, beside whatever plugin
+        // compiles next: a cold start pays the longer of the two, not both.
+        // Plugin loads wait for it (`prepare`), so no call's deadline does.
+        let warm = templates.clone();
+        std::thread::Builder::new()
+            .name("naas-templates".into())
+            .spawn(move || {
+                if let Err(e) = warm.prepare() {
+                    tracing::warn!("the template sandbox could not be prepared: {e}");
+                }
+            })
+            .map_err(|e| Error::Engine(format!("cannot start a thread: {e}")))?;
         let concurrency = match config.max_concurrent_calls {
             0 => std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             n => n,
