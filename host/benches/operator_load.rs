@@ -141,16 +141,10 @@ async fn main() {
 
     let registry = registry_support::Registry::start();
     let image = format!("{}/naas/access-ports:bench", registry.host());
-    let push = std::process::Command::new(env!("CARGO_BIN_EXE_naas"))
-        .args(["--insecure-registry", &registry.host(), "plugin", "push"])
-        .arg(common::plugin_path("access_ports"))
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        push.status.success(),
-        "{}",
-        String::from_utf8_lossy(&push.stderr)
+    harness::push_plugin(
+        &registry.host(),
+        &common::plugin_path("access_ports"),
+        &image,
     );
     let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "creds", "namespace": "naas-system"}, "stringData": {"username": "u", "password": "p"}})).unwrap();
     Api::<Secret>::namespaced(client.clone(), "naas-system")

@@ -31,3 +31,19 @@ pub fn start_operator(
         },
     ))
 }
+
+/// Pushes the component at `component` to `image` on the plain-HTTP
+/// registry `host`, through `naas plugin push`, as a vendor does.
+pub fn push_plugin(host: &str, component: &Path, image: &str) {
+    let push = std::process::Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["--insecure-registry", host, "plugin", "push"])
+        .arg(component)
+        .arg(image)
+        .output()
+        .unwrap();
+    assert!(
+        push.status.success(),
+        "{}",
+        String::from_utf8_lossy(&push.stderr)
+    );
+}

@@ -136,17 +136,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     let registry = registry_support::Registry::start();
     let host = registry.host();
     let image = format!("{host}/naas/access-ports:0.1.0");
-    let push = Command::new(env!("CARGO_BIN_EXE_naas"))
-        .args(["--insecure-registry", &host, "plugin", "push"])
-        .arg(common::plugin_path("access_ports"))
-        .arg(&image)
-        .output()
-        .unwrap();
-    assert!(
-        push.status.success(),
-        "{}",
-        String::from_utf8_lossy(&push.stderr)
-    );
+    harness::push_plugin(&host, &common::plugin_path("access_ports"), &image);
 
     // Namespaces, the device credentials, Devices and the Plugin.
     for ns in ["naas-system", "tenant-a", "tenant-b"] {
@@ -389,17 +379,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // A Plugin moved to a new digest (the same kind, built in Python)
     // re-renders its services, which record the new plugin digest.
     let image_py = format!("{host}/naas/access-ports:0.2.0-py");
-    let push = Command::new(env!("CARGO_BIN_EXE_naas"))
-        .args(["--insecure-registry", &host, "plugin", "push"])
-        .arg(common::polyglot_path("access_ports_py"))
-        .arg(&image_py)
-        .output()
-        .unwrap();
-    assert!(
-        push.status.success(),
-        "{}",
-        String::from_utf8_lossy(&push.stderr)
-    );
+    harness::push_plugin(&host, &common::polyglot_path("access_ports_py"), &image_py);
     let old_digest = plugins
         .get("access-ports")
         .await
