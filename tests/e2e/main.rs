@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -523,6 +524,79 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         .remove("AccessPorts.tenant-b.from-binary")
         .unwrap_or_default();
     assert!(fragment.contains("interface Ethernet9\n"), "{fragment}");
+
+    // A CRD naas did not create is never taken over: the Plugin is not Ready.
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let foreign: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "hostiles.network.naas.io"},
+        "spec": {"group": "network.naas.io", "scope": "Namespaced",
+                 "names": {"kind": "Hostile", "plural": "hostiles"},
+                 "versions": [{"name": "v1alpha1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+    }))
+    .unwrap();
+    crds.create(&PostParams::default(), &foreign).await.unwrap();
+    let hostile_image = format!("{host}/naas/hostile:0.1.0");
+    harness::push_plugin(&host, &common::plugin_path("hostile"), &hostile_image);
+    let p: Plugin = serde_json::from_value(json!({
+        "metadata": {"name": "hostile"},
+        "spec": {"image": hostile_image, "insecureRegistry": true},
+    }))
+    .unwrap();
+    plugins.create(&PostParams::default(), &p).await.unwrap();
+    let (_, reason, message) = eventually("Plugin hostile refused", within, || async {
+        let s = serde_json::to_value(plugins.get("hostile").await.ok()?.status?).ok()?;
+        ready_of(&s).filter(|r| r.0 == "False")
+    })
+    .await;
+    assert_eq!(reason, "KindRejected", "{message}");
+    assert!(
+        message.contains("hostiles.network.naas.io") && message.contains("not created by naas"),
+        "{message}"
+    );
+
+    // Deleting a Plugin never deletes a CRD that still has objects.
+    plugins
+        .delete("access-ports", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("Plugin access-ports deleted", within, || async {
+        plugins
+            .get_opt("access-ports")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        crds.get_opt("accessports.network.naas.io")
+            .await
+            .unwrap()
+            .is_some(),
+        "the CRD still has a service: it stays"
+    );
+    plugins
+        .delete("hostile", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("Plugin hostile deleted", within, || async {
+        plugins
+            .get_opt("hostile")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        crds.get_opt("hostiles.network.naas.io")
+            .await
+            .unwrap()
+            .is_some(),
+        "not naas's to delete"
+    );
+
     // Stopped by PID, as a pod is: SIGTERM.
     let _ = Command::new("kill").arg(naas.id().to_string()).status();
     let status = naas.wait().unwrap();
