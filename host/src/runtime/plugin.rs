@@ -114,7 +114,6 @@ impl Plugin {
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.limits.ticks());
-        store.data_mut().start_call();
         let instance = match self.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => return Err(classify(self, &store, "instantiate", e)),
