@@ -28,7 +28,15 @@ pub const APPLIED_LABEL: &str = "naas.io/applied-config";
 #[derive(Debug, Default)]
 pub struct AppliedConfigs {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The records this operator last read or wrote, by device. The operator
+    /// (the leader) is their only writer; a write against a stale copy fails
+    /// on its resourceVersion, drops the copy, and the retry reads afresh.
+    records: Mutex<HashMap<String, Record>>,
 }
+
+/// One device's applied configs by service key, and its resourceVersion
+/// (`None`: no ConfigMap yet).
+type Record = (BTreeMap<String, String>, Option<String>);
 
 /// One device's part of a push.
 struct DevicePush {
@@ -89,7 +97,11 @@ impl AppliedConfigs {
         // have pushed meanwhile.
         let mut pushes = Vec::new();
         for (device, text) in &wanted {
-            let (mut fragments, rv) = record_of(ctx, device).await?;
+            let cached = self.cached(device);
+            let (mut fragments, rv) = match cached {
+                Some(r) => r,
+                None => record_of(ctx, device).await?,
+            };
             let before = fragments.clone();
             match text {
                 Some(t) => fragments.insert(key.to_string(), t.clone()),
@@ -109,9 +121,31 @@ impl AppliedConfigs {
         }
         let changed = commit_all(ctx, &pushes).await?;
         for p in &pushes {
-            record(ctx, p).await?;
+            match record(ctx, p).await {
+                Ok(rv) => self.remember(&p.device, Some((p.fragments.clone(), rv))),
+                Err(e) => {
+                    self.remember(&p.device, None);
+                    return Err(e);
+                }
+            }
         }
         Ok(changed)
+    }
+
+    fn cached(&self, device: &str) -> Option<Record> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(device)
+            .cloned()
+    }
+
+    fn remember(&self, device: &str, record: Option<Record>) {
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        match record {
+            Some(r) => records.insert(device.to_string(), r),
+            None => records.remove(device),
+        };
     }
 
     /// Per device: the config that would be pushed and its diff against
@@ -160,10 +194,7 @@ impl AppliedConfigs {
 }
 
 /// One device's applied configs and its ConfigMap's resourceVersion (`None`: no record yet).
-async fn record_of(
-    ctx: &Context,
-    device: &str,
-) -> Result<(BTreeMap<String, String>, Option<String>), Error> {
+async fn record_of(ctx: &Context, device: &str) -> Result<Record, Error> {
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let cm = api
         .get_opt(&format!("naas-applied-{device}"))
@@ -224,7 +255,8 @@ async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error>
 }
 
 /// Records what was applied on a device (creates or replaces its ConfigMap).
-async fn record(ctx: &Context, p: &DevicePush) -> Result<(), Error> {
+/// Returns the record's new resourceVersion.
+async fn record(ctx: &Context, p: &DevicePush) -> Result<Option<String>, Error> {
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let cm = ConfigMap {
         metadata: ObjectMeta {
@@ -245,7 +277,7 @@ async fn record(ctx: &Context, p: &DevicePush) -> Result<(), Error> {
         api.create(&PostParams::default(), &cm).await
     };
     result
-        .map(|_| ())
+        .map(|cm| cm.resource_version())
         .map_err(|e| Error::Kube(format!("recording the config applied to {}: {e}", p.device)))
 }
 

@@ -7,10 +7,12 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::EventType;
 use kube::runtime::finalizer::{Event as Finalizer, finalizer};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{ObjectRef, Store, store::Writer};
+use kube::runtime::utils::PredicateConfig;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
@@ -29,7 +31,16 @@ pub(super) async fn run(
     replay: tokio::sync::watch::Receiver<u64>,
 ) {
     let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
-    let controller = Controller::new_with(api, watcher::Config::default(), ar.clone());
+    // The services themselves, minus the updates that only touch status (our
+    // own status writes would each cost one more, no-op, reconcile).
+    let writer = Writer::<DynamicObject>::new(ar.clone());
+    let reader = writer.as_reader();
+    let changes = watcher::watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(reconcile_relevant, PredicateConfig::default());
+    let controller = Controller::for_stream_with(changes, reader, ar.clone());
     let kind = ar.clone();
     let store = controller.store();
     let refs = move |services: Vec<Arc<DynamicObject>>| {
@@ -127,6 +138,20 @@ pub(super) async fn run(
             }
         })
         .await;
+}
+
+/// What of a service makes it worth a reconcile: its spec (generation),
+/// finalizers, deletion, labels and the dry-run annotation; not its status.
+fn reconcile_relevant(s: &DynamicObject) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let meta = s.meta();
+    meta.generation.hash(&mut h);
+    meta.finalizers.hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    meta.labels.hash(&mut h);
+    s.annotations().get(DRY_RUN_ANNOTATION).hash(&mut h);
+    Some(h.finish())
 }
 
 /// The services of `store` that `device` grants (by namespace) or that were pushed to it.
