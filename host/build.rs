@@ -2,7 +2,7 @@
 //! module for `wasm32-unknown-unknown` and hands its path to the host, which
 //! embeds it (`include_bytes!`) and runs every plugin template inside it.
 //!
-//! A nested `cargo build` with a target directory of its own (so it never
+//! A nested Cargo run (a release build) with a target directory of its own (so it never
 //! waits on the lock of the build that runs this script), in release mode,
 //! offline-friendly (`--locked`; the outer build already fetched the crates).
 

@@ -83,6 +83,18 @@ fn ready_of(status: &serde_json::Value) -> Option<(String, String, String)> {
         })
 }
 
+/// Deletes `name` and waits until it is gone (its finalizers have run).
+async fn delete_and_wait<K>(api: &Api<K>, name: &str, within: Duration)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.delete(name, &DeleteParams::default()).await.unwrap();
+    eventually(&format!("{name} deleted"), within, || async {
+        api.get_opt(name).await.ok()?.is_none().then_some(())
+    })
+    .await;
+}
+
 /// Applies AccessPorts `name` in tenant-a, as a tenant would (server-side apply).
 async fn apply_ports(
     api: &Api<DynamicObject>,
@@ -333,14 +345,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
             .then_some(())
     })
     .await;
-    services
-        .delete("db", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("service db gone", within, || async {
-        services.get_opt("db").await.ok()?.is_none().then_some(())
-    })
-    .await;
+    delete_and_wait(&services, "db", within).await;
     let running = driver.running("leaf1");
     assert!(!running.contains("interface Ethernet7\n"), "{running}");
     assert!(
@@ -444,23 +449,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // controller deletes them, and each one's cleanup removes its config.
     if cluster.deletes_namespaces() {
         let namespaces: Api<Namespace> = Api::all(client.clone());
-        namespaces
-            .delete("tenant-a", &DeleteParams::default())
-            .await
-            .unwrap();
-        eventually(
-            "namespace tenant-a deleted",
-            Duration::from_secs(180),
-            || async {
-                namespaces
-                    .get_opt("tenant-a")
-                    .await
-                    .ok()?
-                    .is_none()
-                    .then_some(())
-            },
-        )
-        .await;
+        delete_and_wait(&namespaces, "tenant-a", Duration::from_secs(180)).await;
         let running = driver.running("leaf1");
         assert!(
             !running.contains("interface Ethernet"),
@@ -556,19 +545,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     );
 
     // Deleting a Plugin never deletes a CRD that still has objects.
-    plugins
-        .delete("access-ports", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("Plugin access-ports deleted", within, || async {
-        plugins
-            .get_opt("access-ports")
-            .await
-            .ok()?
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&plugins, "access-ports", within).await;
     assert!(
         crds.get_opt("accessports.network.naas.io")
             .await
@@ -576,19 +553,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
             .is_some(),
         "the CRD still has a service: it stays"
     );
-    plugins
-        .delete("hostile", &DeleteParams::default())
-        .await
-        .unwrap();
-    eventually("Plugin hostile deleted", within, || async {
-        plugins
-            .get_opt("hostile")
-            .await
-            .ok()?
-            .is_none()
-            .then_some(())
-    })
-    .await;
+    delete_and_wait(&plugins, "hostile", within).await;
     assert!(
         crds.get_opt("hostiles.network.naas.io")
             .await
