@@ -344,3 +344,60 @@ async fn a_current_thread_runtime_evaluates_hostile_plugins_too() {
     let ok = set.evaluate(rt.executor(), s, context()).await.unwrap();
     assert_eq!(ok.configs[0].text, "ok");
 }
+
+#[test]
+fn hostile_components_at_load_fail_cleanly_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut truncated = std::fs::read(common::plugin_path("access_ports")).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    let wrong_world = wat::parse_str(
+        r#"(component
+             (core module $m (func (export "f") (result i32) i32.const 1))
+             (core instance $i (instantiate $m))
+             (func (export "hello") (result u32) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let ungranted =
+        wat::parse_str(r#"(component (import "wasi:http/outgoing-handler@0.2.0" (instance (export "run" (func)))))"#)
+            .unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "garbage",
+            b"this is not wasm at all".to_vec(),
+            "magic bytes",
+        ),
+        (
+            "core-module",
+            wat::parse_str("(module)").unwrap(),
+            "core Wasm module",
+        ),
+        ("truncated", truncated, "failed to compile"),
+        (
+            "wrong-world",
+            wrong_world,
+            "does not implement the world naas:plugin/plugin",
+        ),
+        ("ungranted", ungranted, "wasi:http/outgoing-handler@0.2.0"),
+    ];
+    for (name, bytes, expected) in cases {
+        let file = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&file, bytes).unwrap();
+        let m = common::run_measured(
+            env!("CARGO_BIN_EXE_naas"),
+            &[
+                "--cache-dir",
+                dir.path().join("cache").to_str().unwrap(),
+                "describe",
+                "--plugin",
+                file.to_str().unwrap(),
+            ],
+        );
+        assert_contained(name, &m);
+        assert!(m.stderr.contains(expected), "{name}: {}", m.stderr);
+        assert!(
+            m.stderr.contains(&format!("{name}.wasm")),
+            "{name}: the error names the file: {}",
+            m.stderr
+        );
+    }
+}
