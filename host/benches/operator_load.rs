@@ -20,8 +20,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config, CustomResourceExt};
+use kube::{Client, CustomResourceExt};
 use naas::driver::MemoryDriver;
 use naas::operator::{Device, Plugin};
 use serde_json::json;
@@ -98,13 +97,7 @@ async fn main() {
         return;
     };
     naas::oci::install_crypto_provider();
-    let kubeconfig = Kubeconfig::read_from(cluster.kubeconfig()).unwrap();
-    let client = Client::try_from(
-        Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let (_, client) = harness::connect(&cluster).await;
 
     // The host CRDs and a CRD for the floor.
     let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());

@@ -47,3 +47,15 @@ pub fn push_plugin(host: &str, component: &Path, image: &str) {
         String::from_utf8_lossy(&push.stderr)
     );
 }
+
+/// The cluster's admin kubeconfig and a client for it.
+pub async fn connect(cluster: &crate::control_plane::Cluster) -> (std::path::PathBuf, Client) {
+    let kubeconfig = cluster.kubeconfig().to_path_buf();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    (kubeconfig, Client::try_from(config).unwrap())
+}

@@ -16,8 +16,6 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use naas::driver::MemoryDriver;
 use naas::operator::{Device, Plugin};
 use serde_json::json;
@@ -128,14 +126,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     let Some(cluster) = Cluster::find() else {
         return;
     };
-    let kubeconfig = cluster.kubeconfig().to_path_buf();
-    let config = Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(&kubeconfig).unwrap(),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap();
-    let client = Client::try_from(config).unwrap();
+    let (kubeconfig, client) = harness::connect(&cluster).await;
 
     // The host CRDs, as a platform team installs them.
     let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
@@ -589,14 +580,7 @@ async fn the_readme_walkthrough_with_the_bundled_examples() {
         );
         return;
     }
-    let kubeconfig = cluster.kubeconfig().to_path_buf();
-    let config = Config::from_custom_kubeconfig(
-        Kubeconfig::read_from(&kubeconfig).unwrap(),
-        &KubeConfigOptions::default(),
-    )
-    .await
-    .unwrap();
-    let client = Client::try_from(config).unwrap();
+    let (kubeconfig, client) = harness::connect(&cluster).await;
     let ok = |out: std::process::Output| {
         assert!(
             out.status.success(),

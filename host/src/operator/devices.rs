@@ -2,13 +2,11 @@
 
 use std::sync::Arc;
 
-use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
-use serde_json::json;
 
-use super::{Context, Device, DeviceStatus, Error, FIELD_MANAGER, conditions};
+use super::{Context, Device, DeviceStatus, Error, conditions};
 
 /// Reconciles one Device.
 pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -51,20 +49,7 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
             )
             .await;
         }
-        let patch = json!({"apiVersion": "naas.io/v1alpha1", "kind": "Device", "status": status});
-        Api::<Device>::all(ctx.client.clone())
-            .patch_status(
-                &d.name_any(),
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&patch),
-            )
-            .await
-            .map_err(|e| {
-                Error::Kube(format!(
-                    "writing the status of Device {}: {e}",
-                    d.name_any()
-                ))
-            })?;
+        ctx.apply_status(&*d, &status).await?;
     }
     Ok(Action::await_change())
 }

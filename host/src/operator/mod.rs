@@ -190,6 +190,34 @@ impl Context {
             .map_err(|e| Error::Kube(format!("reading Secret {ns}/{name}: {e}")))
     }
 
+    /// Writes the status of a host object (Plugin, Device) by server-side
+    /// apply, with the one field manager.
+    async fn apply_status<K>(&self, obj: &K, status: &impl serde::Serialize) -> Result<(), Error>
+    where
+        K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let patch = serde_json::json!({
+            "apiVersion": K::api_version(&()),
+            "kind": K::kind(&()),
+            "status": status,
+        });
+        Api::<K>::all(self.client.clone())
+            .patch_status(
+                &obj.name_any(),
+                &kube::api::PatchParams::apply(FIELD_MANAGER).force(),
+                &kube::api::Patch::Apply(&patch),
+            )
+            .await
+            .map_err(|e| {
+                Error::Kube(format!(
+                    "writing the status of {} {}: {e}",
+                    K::kind(&()),
+                    obj.name_any()
+                ))
+            })?;
+        Ok(())
+    }
+
     /// Publishes an Event about `obj` (best effort: a failed Event never fails a reconcile).
     async fn event<K: Resource<DynamicType = impl Default>>(
         &self,

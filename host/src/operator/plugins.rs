@@ -336,19 +336,5 @@ async fn write_status(ctx: &Context, p: &Plugin, status: &PluginStatus) -> Resul
     if p.status.as_ref() == Some(status) {
         return Ok(());
     }
-    let api: Api<Plugin> = Api::all(ctx.client.clone());
-    let patch = json!({"apiVersion": "naas.io/v1alpha1", "kind": "Plugin", "status": status});
-    api.patch_status(
-        &p.name_any(),
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await
-    .map_err(|e| {
-        Error::Kube(format!(
-            "writing the status of Plugin {}: {e}",
-            p.name_any()
-        ))
-    })?;
-    Ok(())
+    ctx.apply_status(p, status).await
 }
