@@ -8,10 +8,8 @@
 //! remediation commands, and [`cli`] is the command line.
 
 pub mod cli;
-pub mod config_tree;
 pub mod conformance;
 pub mod digest;
-pub mod driver;
 pub mod fsutil;
 pub mod inventory;
 pub mod manifest;
@@ -22,3 +20,8 @@ pub mod plugin_set;
 pub mod runtime;
 pub mod scaffold;
 pub mod template;
+
+/// The driver contract and the drivers (crate `naas-driver`).
+pub use naas_driver as driver;
+/// Config trees and remediation (crate `naas-driver`).
+pub use naas_driver::config_tree;

@@ -41,6 +41,8 @@ type Record = (BTreeMap<String, String>, Option<String>);
 /// One device's part of a push.
 struct DevicePush {
     device: String,
+    /// What naas applied to it before this push.
+    applied: String,
     fragments: BTreeMap<String, String>,
     exists: bool,
     resource_version: Option<String>,
@@ -110,6 +112,7 @@ impl AppliedConfigs {
             if fragments != before {
                 pushes.push(DevicePush {
                     device: device.clone(),
+                    applied: union(&before),
                     fragments,
                     exists: rv.is_some(),
                     resource_version: rv,
@@ -226,7 +229,10 @@ async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error>
     for p in pushes {
         let target = target(ctx, &p.device).await?;
         let mut s = ctx.driver.open(&target).await.map_err(Error::Driver)?;
-        s.load(LoadMode::Replace, &union(&p.fragments))
+        let mode = LoadMode::Replace {
+            applied: p.applied.clone(),
+        };
+        s.load(&mode, &union(&p.fragments))
             .await
             .map_err(Error::Driver)?;
         let diff = s.diff().await.map_err(Error::Driver)?;

@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use naas::config_tree::{self, ConfigTree, EOS, FRR, IOS, Node, Platform};
+use naas_driver::config_tree::{self, ConfigTree, EOS, FRR, IOS, Node, Platform};
 
 const HIER_CONFIG_INSTALL: &str =
     "python3 -m pip install hier-config==3.7.1 (scripts/test.sh installs it)";

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{Driver, DriverError, LoadMode, Session, Target};
+use crate::{Driver, DriverError, LoadMode, Session, Target};
 
 /// One commit the memory driver received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,13 +78,14 @@ impl Session for MemorySession {
         Ok(self.driver.running(&self.device))
     }
 
-    async fn load(&mut self, mode: LoadMode, config: &str) -> Result<(), DriverError> {
+    async fn load(&mut self, mode: &LoadMode, config: &str) -> Result<(), DriverError> {
         let base = self
             .candidate
             .clone()
             .unwrap_or_else(|| self.driver.running(&self.device));
         self.candidate = Some(match mode {
-            LoadMode::Replace => config.to_string(),
+            // A memory device holds only naas's config.
+            LoadMode::Replace { .. } => config.to_string(),
             LoadMode::Merge => {
                 let mut merged = base;
                 for line in config.lines() {
@@ -149,7 +150,7 @@ impl Session for MemorySession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::Secret;
+    use crate::Secret;
 
     fn target(device: &str) -> Target {
         Target {
@@ -163,22 +164,28 @@ mod tests {
         }
     }
 
+    fn replace() -> LoadMode {
+        LoadMode::Replace {
+            applied: String::new(),
+        }
+    }
+
     #[tokio::test]
     async fn load_diff_commit_rollback_and_record() {
         let d = MemoryDriver::new();
         let mut s = d.open(&target("leaf1")).await.unwrap();
-        s.load(LoadMode::Replace, "a\nb\n").await.unwrap();
+        s.load(&replace(), "a\nb\n").await.unwrap();
         assert!(s.diff().await.unwrap().contains("+a\n"));
         assert_eq!(d.running("leaf1"), "", "nothing before commit");
         s.commit(None).await.unwrap();
         assert_eq!(d.running("leaf1"), "a\nb\n");
-        s.load(LoadMode::Merge, "b\nc\n").await.unwrap();
+        s.load(&LoadMode::Merge, "b\nc\n").await.unwrap();
         s.commit(Some(Duration::from_secs(60))).await.unwrap();
         assert_eq!(d.running("leaf1"), "a\nb\nc\n");
         s.rollback().await.unwrap();
         assert_eq!(d.running("leaf1"), "a\nb\n");
         assert_eq!(d.pushes().len(), 2);
-        s.load(LoadMode::Replace, "x\n").await.unwrap();
+        s.load(&replace(), "x\n").await.unwrap();
         s.discard().await.unwrap();
         assert!(s.diff().await.unwrap().is_empty());
         assert_eq!(format!("{:?}", target("x").secret), "Password(***)");

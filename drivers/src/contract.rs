@@ -1,17 +1,13 @@
-//! Device drivers: the candidate-config contract every driver implements (NAPALM-like), its typed errors, and the in-memory driver.
+//! The candidate-config contract every driver implements (NAPALM-like) and its typed errors.
 //!
 //! A push is `open` → `load` (merge or replace) → `diff` → `commit`
 //! (optionally confirmed within a time) → `confirm`, or `discard` before a
 //! commit, or `rollback` after one; `running_config` reads the device. The
 //! SSH CLI and NETCONF drivers implement the same contract.
 
-mod memory;
-
 use std::time::Duration;
 
 use async_trait::async_trait;
-
-pub use memory::{MemoryDriver, Pushed};
 
 /// How a driver reaches one device. Credentials are never logged or printed.
 #[derive(Clone)]
@@ -62,12 +58,18 @@ impl std::fmt::Debug for Secret {
 }
 
 /// Whether a candidate adds to the running config or replaces naas's part of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadMode {
     /// Add these lines.
     Merge,
-    /// Make naas's config exactly this.
-    Replace,
+    /// Make naas's part of the device exactly the candidate. `applied` is
+    /// naas's part now (what it applied before, as recorded): only its lines
+    /// are ever negated; lines on the device that naas never applied are
+    /// never touched.
+    Replace {
+        /// The config naas applied before (empty for a first push).
+        applied: String,
+    },
 }
 
 /// Why a driver operation failed, naming the device.
@@ -145,7 +147,7 @@ pub trait Session: Send {
     /// The device's running config (naas's view of it).
     async fn running_config(&mut self) -> Result<String, DriverError>;
     /// Loads a candidate.
-    async fn load(&mut self, mode: LoadMode, config: &str) -> Result<(), DriverError>;
+    async fn load(&mut self, mode: &LoadMode, config: &str) -> Result<(), DriverError>;
     /// What committing the candidate would change (unified diff; empty when nothing).
     async fn diff(&mut self) -> Result<String, DriverError>;
     /// Commits the candidate; with `confirm_within`, the device rolls back

@@ -1,0 +1,14 @@
+//! naas device drivers: the driver contract, config trees and remediation, and the in-memory driver.
+//!
+//! Its own crate because drivers bring heavy dependencies of their own (the
+//! SSH stack) that have nothing to do with the Wasm runtime: its tests build
+//! and run without wasmtime or kube. [`config_tree`] turns CLI config into
+//! trees and computes the exact commands between two of them; the contract
+//! ([`Driver`], [`Session`]) is what the operator and the CLI push through.
+
+pub mod config_tree;
+mod contract;
+mod memory;
+
+pub use contract::{Driver, DriverError, LoadMode, Secret, Session, Target};
+pub use memory::{MemoryDriver, Pushed};
