@@ -81,7 +81,7 @@ fn the_components_import_only_the_host_and_wasi() {
             );
         }
         assert!(
-            world.imports.iter().any(|i| i == "naas:plugin/host@0.1.0"),
+            world.imports.iter().any(|i| i == "naas:plugin/host@0.1.1"),
             "{name}: {world:?}"
         );
     }

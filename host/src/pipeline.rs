@@ -77,6 +77,16 @@ pub enum PipelineError {
         /// The runtime error.
         source: runtime::Error,
     },
+    /// A template override of the deployment failed to render.
+    #[error(
+        "{service}: the {detail}; fix the override, or remove it to use the plugin's built-in template"
+    )]
+    TemplateOverride {
+        /// `Kind namespace/name`.
+        service: String,
+        /// Where the override lives (ConfigMap and key, or file), the line and the error.
+        detail: String,
+    },
     /// The plugin answered something the contract forbids.
     #[error("{service}: plugin {plugin} broke the plugin contract in {stage}: {detail}")]
     Contract {
@@ -184,8 +194,15 @@ pub fn evaluate(
         .map_err(runtime_err)?
         .map_err(|v| invalid(Stage::ValidateExpanded, v))?;
 
-    let mut configs = session
-        .render(&expanded, context)
+    let rendered = session.render(&expanded, context);
+    // An override that failed fails the service, whatever the plugin made of it.
+    if let Some(detail) = session.override_failure() {
+        return Err(PipelineError::TemplateOverride {
+            service: id.clone(),
+            detail: detail.to_string(),
+        });
+    }
+    let mut configs = rendered
         .map_err(runtime_err)?
         .map_err(|v| invalid(Stage::Render, v))?;
     let granted: BTreeSet<&str> = context.devices.iter().map(|d| d.name.as_str()).collect();

@@ -34,9 +34,9 @@ class _Host:
     def log(self, level: str, message: str) -> None:
         host.log(_LEVELS[level], message)
 
-    def render_template(self, template: str, variables: str) -> str:
+    def render_named_template(self, name: str, default: str, variables: str) -> str:
         try:
-            return host.render_template(template, variables)
+            return host.render_named_template(name, default, variables)
         except Err as e:
             raise TemplateError(str(e.value)) from None
 

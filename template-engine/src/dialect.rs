@@ -52,6 +52,28 @@ pub fn xml_escape(text: &str) -> String {
     out
 }
 
+/// An error as plugins and users see it: `line 4: undefined value: ...`,
+/// then its causes. The line is the template's own; the template is named by
+/// whoever reports the error (the plugin, or the override's ConfigMap key).
+#[must_use]
+pub fn describe_error(e: &minijinja::Error) -> String {
+    let mut text = match e.line() {
+        Some(line) => format!("line {line}: {}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(detail) = e.detail() {
+        text.push_str(": ");
+        text.push_str(detail);
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +103,23 @@ mod tests {
             )
             .unwrap();
         assert_eq!(out, "1\n2\nend\n");
+    }
+
+    #[test]
+    fn errors_name_their_line_and_kind() {
+        let env = environment();
+        let e = env
+            .render_str("a\n\n{{ missing }}", minijinja::context! {})
+            .unwrap_err();
+        let text = describe_error(&e);
+        assert!(text.starts_with("line 3: undefined value"), "{text}");
+        let e = env
+            .render_str("{% for x in y %", minijinja::context! {})
+            .unwrap_err();
+        assert!(
+            describe_error(&e).starts_with("line 1: syntax error"),
+            "{}",
+            describe_error(&e)
+        );
     }
 }

@@ -92,11 +92,11 @@ fn render(template: Vec<u8>, vars: &[u8], max_output: usize) -> (u32, Vec<u8>) {
         });
         let name = match name {
             Ok(n) => n,
-            Err(e) => return (abi::ERROR, format!("{e:#}").into_bytes()),
+            Err(e) => return (abi::ERROR, crate::describe_error(&e).into_bytes()),
         };
         let t = match env.get_template(&name) {
             Ok(t) => t,
-            Err(e) => return (abi::ERROR, format!("{e:#}").into_bytes()),
+            Err(e) => return (abi::ERROR, crate::describe_error(&e).into_bytes()),
         };
         let mut out = Capped {
             buf: Vec::new(),
@@ -109,7 +109,7 @@ fn render(template: Vec<u8>, vars: &[u8], max_output: usize) -> (u32, Vec<u8>) {
                 abi::TOO_LARGE,
                 format!("the output grew past {max_output} bytes").into_bytes(),
             ),
-            Err(e) => (abi::ERROR, format!("{e:#}").into_bytes()),
+            Err(e) => (abi::ERROR, crate::describe_error(&e).into_bytes()),
         }
     })
 }

@@ -16,4 +16,4 @@ pub mod dialect;
 #[cfg(target_arch = "wasm32")]
 mod guest;
 
-pub use dialect::{DEFAULT_FUEL, environment, xml_escape};
+pub use dialect::{DEFAULT_FUEL, describe_error, environment, xml_escape};

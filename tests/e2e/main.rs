@@ -6,6 +6,7 @@ mod control_plane;
 mod harness;
 #[path = "../common/registry.rs"]
 mod registry_support;
+mod templates;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -320,6 +321,9 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         "{plan}"
     );
     assert_eq!(driver.pushes().len(), pushes, "a dry run pushes nothing");
+
+    // Template overrides from the Plugin's templates ConfigMap.
+    templates::overrides_from_a_configmap(&client, &plugins, &services, &driver, within).await;
 
     // Deleting a service runs cleanup: exactly its lines leave the device.
     apply_ports(

@@ -60,7 +60,7 @@ fn push_then_pull_round_trip_is_byte_identical_and_inspect_shows_the_artifact() 
             .collect()
     };
     assert!(
-        names("imports").contains(&"naas:plugin/host@0.1.0".to_string()),
+        names("imports").contains(&"naas:plugin/host@0.1.1".to_string()),
         "{config}"
     );
     assert_eq!(

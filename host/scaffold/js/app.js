@@ -3,11 +3,11 @@
  *
  * Build with `./build.sh`, check with `naas plugin test <component> fixtures`.
  * The contract is `wit/plugin.wit`. A `result` export returns its ok value and
- * throws its error value (a list of violations); the host's `render-template`
+ * throws its error value (a list of violations); the host's `render-named-template`
  * throws an error whose `payload` is the host's message.
  */
 
-import { renderTemplate } from 'naas:plugin/host@0.1.0';
+import { renderNamedTemplate } from 'naas:plugin/host@0.1.1';
 
 import TEMPLATE from './templates/config.j2.js';
 
@@ -100,7 +100,8 @@ export function render(service, _context) {
   };
   let text;
   try {
-    text = renderTemplate(TEMPLATE, JSON.stringify(vars));
+    // Named, so a deployment can override it (a Plugin's templates ConfigMap).
+    text = renderNamedTemplate('config.j2', TEMPLATE, JSON.stringify(vars));
   } catch (e) {
     throw [violation('spec', `template failed: ${e?.payload ?? e}`)];
   }

@@ -100,7 +100,8 @@ class WitWorld(wit_world.WitWorld):
             "description": spec.get("description", ""),
         }
         try:
-            text = host.render_template(TEMPLATE, json.dumps(variables))
+            # Named, so a deployment can override it (a Plugin's templates ConfigMap).
+            text = host.render_named_template("config.j2", TEMPLATE, json.dumps(variables))
         except Err as e:
             raise Err([_violation("spec", f"template failed: {e.value}")]) from None
         return [types.DeviceConfig(device=spec["device"], format=types.ConfigFormat.CLI, text=text)]

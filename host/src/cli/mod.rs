@@ -19,6 +19,7 @@ use crate::manifest::ManifestError;
 use crate::pipeline::PipelineError;
 use crate::plugin_set::{PluginSet, PluginSetError};
 use crate::runtime::{self, Limits, Plugin, Runtime, RuntimeConfig};
+use crate::template::TemplateOverrides;
 
 /// Network-as-a-Service on Kubernetes with WebAssembly plugins.
 #[derive(Debug, Parser)]
@@ -86,6 +87,11 @@ pub struct PluginArgs {
     /// Most bytes one plugin call may return.
     #[arg(long, default_value_t = 4 << 20, value_name = "BYTES")]
     pub max_output: usize,
+    /// Template overrides: `DIR/<plugin name>/<template name>` replaces that
+    /// plugin's built-in template of that name (the layout of a Plugin's
+    /// templates ConfigMap, one directory per plugin).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
 }
 
 impl PluginArgs {
@@ -98,7 +104,14 @@ impl PluginArgs {
     pub async fn load(&self, cli: &Cli, runtime: &Runtime) -> Result<PluginSet, CliError> {
         let mut plugins = Vec::with_capacity(self.plugins.len());
         for p in &self.plugins {
-            plugins.push(load_plugin(cli, runtime, p, self.limits()).await?);
+            let plugin = load_plugin(cli, runtime, p, self.limits()).await?;
+            plugins.push(match &self.templates {
+                Some(dir) => {
+                    let dir = dir.join(&plugin.info().name);
+                    Arc::new(plugin.with_templates(TemplateOverrides::from_dir(&dir)?))
+                }
+                None => plugin,
+            });
         }
         Ok(PluginSet::new(plugins)?)
     }
@@ -149,6 +162,9 @@ pub enum CliError {
     /// The plugins cannot be served together.
     #[error(transparent)]
     PluginSet(#[from] PluginSetError),
+    /// `--templates` could not be read.
+    #[error(transparent)]
+    Templates(#[from] crate::template::OverrideError),
     /// With `--strict`, a document of a kind no plugin serves.
     #[error("{0}")]
     Unserved(String),

@@ -42,7 +42,7 @@ pub struct WasmConfig {
 }
 
 /// What a component imports and exports: interface ids
-/// (`naas:plugin/host@0.1.0`) or plain names (`describe`).
+/// (`naas:plugin/host@0.1.1`) or plain names (`describe`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentWorld {
@@ -229,14 +229,14 @@ mod tests {
             os: "wasip2".into(),
             layer_digests: vec!["sha256:ab".into()],
             component: Some(ComponentWorld {
-                imports: vec!["naas:plugin/host@0.1.0".into()],
+                imports: vec!["naas:plugin/host@0.1.1".into()],
                 exports: vec!["describe".into()],
                 target: None,
             }),
         };
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["layerDigests"][0], "sha256:ab");
-        assert_eq!(v["component"]["imports"][0], "naas:plugin/host@0.1.0");
+        assert_eq!(v["component"]["imports"][0], "naas:plugin/host@0.1.1");
         assert!(v.get("author").is_none());
     }
 

@@ -13,6 +13,7 @@ mod mirror;
 mod plugins;
 mod resources;
 mod services;
+mod templates;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -34,7 +35,6 @@ pub use resources::*;
 
 use crate::driver::Driver;
 use crate::inventory::{Grant, Inventory, InventoryDevice};
-use crate::plugin_set::PluginSet;
 use crate::runtime::{Context as PluginContext, Plugin as LoadedComponent, Runtime, Service};
 
 /// The one field manager of every server-side apply the host makes.
@@ -86,6 +86,8 @@ pub struct LoadedPlugin {
     pub manifest_digest: String,
     /// Its variables ConfigMaps.
     pub variables: Vec<ObjectRef>,
+    /// Its template overrides ConfigMap.
+    pub templates: Option<ObjectRef>,
 }
 
 /// How to run the operator.
@@ -249,19 +251,19 @@ impl Context {
         }
     }
 
-    /// The plugins by kind, and the manifest digest of the one serving `kind`.
-    fn plugin_for(&self, api_version: &str, kind: &str) -> Option<(PluginSet, String)> {
+    /// The loaded Plugin serving `kind`.
+    fn loaded_for(&self, api_version: &str, kind: &str) -> Option<LoadedPlugin> {
         let plugins = self.plugins.lock().unwrap_or_else(PoisonError::into_inner);
-        let digest = plugins.values().find_map(|p| {
-            p.plugin
-                .info()
-                .kinds
-                .iter()
-                .any(|k| k.kind == kind && format!("{}/{}", k.group, k.version) == api_version)
-                .then(|| p.manifest_digest.clone())
-        })?;
-        let set = PluginSet::new(plugins.values().map(|p| p.plugin.clone())).ok()?;
-        Some((set, digest))
+        plugins
+            .values()
+            .find(|p| {
+                p.plugin
+                    .info()
+                    .kinds
+                    .iter()
+                    .any(|k| k.kind == kind && format!("{}/{}", k.group, k.version) == api_version)
+            })
+            .cloned()
     }
 
     /// Installs a loaded Plugin: starts the controllers of its kinds, and
@@ -287,9 +289,12 @@ impl Context {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(name.to_string(), loaded.clone());
-        let moved = previous
-            .as_ref()
-            .is_none_or(|p| p.plugin.digest() != loaded.plugin.digest());
+        // A new digest, or other variables or templates ConfigMaps, re-renders.
+        let moved = previous.as_ref().is_none_or(|p| {
+            p.plugin.digest() != loaded.plugin.digest()
+                || p.variables != loaded.variables
+                || p.templates != loaded.templates
+        });
         let mut running = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
         for (gvk, plural) in kinds.into_iter().zip(plurals) {
             match running.get(&gvk) {
@@ -327,6 +332,17 @@ impl Context {
                 c.task.abort();
             }
         }
+    }
+
+    /// The ConfigMaps (variables and templates) of the Plugin serving `kind`.
+    fn config_map_refs(&self, kind: &str) -> Vec<ObjectRef> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == kind))
+            .map(|p| p.variables.iter().chain(&p.templates).cloned().collect())
+            .unwrap_or_default()
     }
 
     /// The variables ConfigMaps of the Plugin serving `kind`.

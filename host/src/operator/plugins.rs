@@ -231,6 +231,7 @@ async fn load(p: &Plugin, ctx: &Context) -> Result<LoadedPlugin, Error> {
         plugin,
         manifest_digest: fetched.manifest_digest.to_string(),
         variables: spec.variables.clone(),
+        templates: spec.templates.clone(),
     })
 }
 

@@ -47,6 +47,10 @@ pub struct PluginSpec {
     /// a service namespace's `naas-variables` ConfigMap wins over all).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variables: Vec<ObjectRef>,
+    /// A ConfigMap of template overrides: each key names one of the plugin's
+    /// templates (e.g. `eos.j2`), its value replaces that template's text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<ObjectRef>,
 }
 
 fn is_false(b: &bool) -> bool {

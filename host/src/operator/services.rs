@@ -75,7 +75,7 @@ pub(super) async fn run(
         }
     };
     // A namespace's `naas-variables` ConfigMap touches that namespace's
-    // services; a Plugin's variables ConfigMap touches all of its kind.
+    // services; a Plugin's variables or templates ConfigMap touches all of its kind.
     let on_tenant_variables = {
         let (store, refs) = (store.clone(), refs.clone());
         move |cm: ConfigMap| {
@@ -92,7 +92,7 @@ pub(super) async fn run(
     let on_plugin_variables = {
         let (store, refs, ctx, kind) = (store.clone(), refs.clone(), ctx.clone(), kind.clone());
         move |cm: ConfigMap| {
-            let used = ctx.variables_refs(&kind.kind).iter().any(|r| {
+            let used = ctx.config_map_refs(&kind.kind).iter().any(|r| {
                 r.name == cm.name_any()
                     && r.namespace.as_deref().unwrap_or(&ctx.namespace)
                         == cm.namespace().unwrap_or_default()
@@ -260,7 +260,21 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
     let service = to_service(obj, ar);
     let generation = obj.meta().generation;
     let previous = previous_conditions(obj);
-    let Some((plugins, plugin_digest)) = ctx.plugin_for(&ar.api_version, &ar.kind) else {
+    // A missing variables or templates ConfigMap says so in status; its
+    // creation triggers the next try (the ConfigMaps are watched).
+    let inputs = match ctx.plugin_for(&ar.api_version, &ar.kind).await {
+        Ok(Some(p)) => ctx.context_for(&service).await.map(|c| Some((p, c))),
+        other => other.map(|_| None),
+    };
+    let inputs = match inputs {
+        Ok(i) => i,
+        Err(e) => {
+            let c = conditions::ready(false, "ConfigMissing", e.to_string(), generation, &previous);
+            write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
+            return Err(e);
+        }
+    };
+    let Some(((plugins, plugin_digest), context)) = inputs else {
         let c = conditions::ready(
             false,
             "NoPlugin",
@@ -271,7 +285,7 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
         return Ok(Action::requeue(Duration::from_secs(30)));
     };
-    let context = Arc::new(ctx.context_for(&service).await?);
+    let context = Arc::new(context);
     let evaluated = plugins
         .evaluate(ctx.runtime.executor(), service.clone(), context)
         .await;
@@ -292,6 +306,27 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
             ctx.event_ref(&obj.object_ref(ar), EventType::Warning, "Invalid", &message)
                 .await;
             // Not retried: a change of the service triggers the next try.
+            return Ok(Action::await_change());
+        }
+        Err(e @ PipelineError::TemplateOverride { .. }) => {
+            let message = e.to_string();
+            let c = conditions::ready(
+                false,
+                "TemplateError",
+                message.clone(),
+                generation,
+                &previous,
+            );
+            write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
+            ctx.event_ref(
+                &obj.object_ref(ar),
+                EventType::Warning,
+                "TemplateError",
+                &message,
+            )
+            .await;
+            // Not retried: a change of the templates ConfigMap (watched) or
+            // of the service triggers the next try.
             return Ok(Action::await_change());
         }
         Err(e) => {

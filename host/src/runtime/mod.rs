@@ -356,7 +356,7 @@ impl Runtime {
             }
         })?;
         let pre = bindings::PluginPre::new(instance_pre).map_err(|e| {
-            link(e.context("the component does not implement the world naas:plugin/plugin@0.1.0"))
+            link(e.context("the component does not implement the world naas:plugin/plugin@0.1.1"))
         })?;
         *slot = Some(pre.clone());
         Ok((pre, outcome))

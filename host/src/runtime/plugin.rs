@@ -9,7 +9,7 @@ use super::error::{Error, RuntimeResult};
 use super::state::State;
 use super::{Limits, LoadOutcome};
 use crate::digest::Digest;
-use crate::template::TemplateEngine;
+use crate::template::{TemplateEngine, TemplateOverrides};
 
 /// A plugin ready to evaluate services: its compiled, linked component, its
 /// `describe()` answer and its limits. Cheap to share behind an `Arc`.
@@ -20,6 +20,7 @@ pub struct Plugin {
     pre: bindings::PluginPre<State>,
     limits: Limits,
     templates: Arc<TemplateEngine>,
+    overrides: Arc<TemplateOverrides>,
     outcome: LoadOutcome,
 }
 
@@ -56,6 +57,7 @@ impl Plugin {
             pre,
             limits,
             templates,
+            overrides: Arc::default(),
             outcome,
         };
         let mut session = plugin.session()?;
@@ -105,12 +107,39 @@ impl Plugin {
         self.outcome
     }
 
+    /// This plugin with the deployment's template overrides (the same
+    /// compiled component; cheap).
+    #[must_use]
+    pub fn with_templates(&self, overrides: TemplateOverrides) -> Self {
+        Self {
+            name: self.name.clone(),
+            digest: self.digest.clone(),
+            info: self.info.clone(),
+            pre: self.pre.clone(),
+            limits: self.limits,
+            templates: self.templates.clone(),
+            overrides: Arc::new(overrides),
+            outcome: self.outcome,
+        }
+    }
+
+    /// The deployment's template overrides (empty when none).
+    #[must_use]
+    pub fn template_overrides(&self) -> &TemplateOverrides {
+        &self.overrides
+    }
+
     /// A fresh Store and instance for one service evaluation.
     ///
     /// # Errors
     /// When instantiation traps, times out or exceeds the memory limit.
     pub fn session(&self) -> RuntimeResult<Session<'_>> {
-        let state = State::new(self.name.clone(), self.templates.clone(), self.limits);
+        let state = State::new(
+            self.name.clone(),
+            self.templates.clone(),
+            self.overrides.clone(),
+            self.limits,
+        );
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|s| &mut s.limiter);
         store.set_epoch_deadline(self.limits.ticks());
@@ -141,6 +170,13 @@ impl Session<'_> {
     /// the plugin's log lines say which service they are about.
     pub fn set_service(&mut self, service: &str) {
         self.store.data_mut().service = service.to_string();
+    }
+
+    /// The first template override that failed to render in this session,
+    /// naming where it lives and the line.
+    #[must_use]
+    pub fn override_failure(&self) -> Option<&str> {
+        self.store.data().override_failure.as_deref()
     }
 
     /// Calls `validate`.

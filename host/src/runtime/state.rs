@@ -9,7 +9,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::Limits;
 use super::bindings::{LogLevel, naas::plugin::host::Host};
-use crate::template::{TemplateEngine, TemplateInstance};
+use crate::template::{TemplateEngine, TemplateInstance, TemplateOverrides};
 
 /// Longest log message kept from a plugin; the rest is cut.
 pub const MAX_LOG_MESSAGE: usize = 4096;
@@ -61,6 +61,11 @@ pub(crate) struct State {
     /// The template sandbox of this evaluation, made on the first
     /// `render-template` and dropped after any failure.
     template: Option<TemplateInstance>,
+    /// The deployment's texts for the plugin's named templates.
+    overrides: Arc<TemplateOverrides>,
+    /// The first override that failed to render, with where it lives: the
+    /// evaluation fails on it whatever the plugin makes of the error.
+    pub(crate) override_failure: Option<String>,
     limits: Limits,
     /// When the current call's deadline runs out: templates rendered on its
     /// behalf get only what is left.
@@ -74,7 +79,12 @@ pub(crate) struct State {
 impl State {
     /// A state granting nothing: no files, env, args, network; stdout dropped,
     /// stderr kept (bounded) to explain crashes. Clocks and random work.
-    pub(crate) fn new(plugin: Arc<str>, templates: Arc<TemplateEngine>, limits: Limits) -> Self {
+    pub(crate) fn new(
+        plugin: Arc<str>,
+        templates: Arc<TemplateEngine>,
+        overrides: Arc<TemplateOverrides>,
+        limits: Limits,
+    ) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
@@ -92,6 +102,8 @@ impl State {
             stderr,
             templates,
             template: None,
+            overrides,
+            override_failure: None,
             limits,
             call_deadline: Instant::now() + limits.timeout,
             plugin,
@@ -143,6 +155,29 @@ impl Host for State {
     }
 
     fn render_template(&mut self, template: String, vars: String) -> Result<String, String> {
+        self.render(&template, &vars)
+    }
+
+    fn render_named_template(
+        &mut self,
+        name: String,
+        default: String,
+        vars: String,
+    ) -> Result<String, String> {
+        let Some(text) = self.overrides.get(&name).map(str::to_owned) else {
+            return self.render(&default, &vars);
+        };
+        self.render(&text, &vars).map_err(|e| {
+            let message = format!("template override {}: {e}", self.overrides.locate(&name));
+            self.override_failure.get_or_insert_with(|| message.clone());
+            message
+        })
+    }
+}
+
+impl State {
+    /// Renders `template` in this evaluation's template sandbox.
+    fn render(&mut self, template: &str, vars: &str) -> Result<String, String> {
         let mut instance = match self.template.take() {
             Some(i) => i,
             None => self
@@ -151,8 +186,8 @@ impl Host for State {
                 .map_err(|e| e.to_string())?,
         };
         let out = instance.render(
-            &template,
-            &vars,
+            template,
+            vars,
             self.limits.max_output_bytes,
             self.call_deadline,
             self.limits.timeout,

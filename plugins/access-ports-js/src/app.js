@@ -3,12 +3,12 @@
  *
  * Exports `describe`, `validate`, `expand` and `render` as jco/ComponentizeJS
  * expect: a `result` export returns its ok value and throws its error value
- * (here the list of violations); the host's `render-template` returns the
+ * (here the list of violations); the host's `render-named-template` returns the
  * text or throws an error whose `payload` is the host's message. Built by
  * scripts/build-polyglot.sh.
  */
 
-import { log, renderTemplate } from 'naas:plugin/host@0.1.0';
+import { log, renderNamedTemplate } from 'naas:plugin/host@0.1.1';
 
 import * as plugin from './plugin.js';
 
@@ -19,9 +19,9 @@ const host = {
   log(level, message) {
     log(level, message);
   },
-  renderTemplate(template, vars) {
+  renderNamedTemplate(name, template, vars) {
     try {
-      return renderTemplate(template, vars);
+      return renderNamedTemplate(name, template, vars);
     } catch (e) {
       throw new plugin.TemplateError(typeof e?.payload === 'string' ? e.payload : String(e));
     }

@@ -55,7 +55,7 @@ export function render(service, context, host) {
  */
 export function warmUp() {
   const context = { tenant: 't', devices: [{ name: 'd', platform: 'eos', ports: ['Ethernet1', 'Ethernet2'] }] };
-  const host = { log() {}, renderTemplate: () => '' };
+  const host = { log() {}, renderNamedTemplate: () => '' };
   const specs = [
     '{"device":"d","ports":["Ethernet1-2"],"vlan":1,"mode":"trunk","trunkAllowedVlans":[2,"3-4"],"description":"x"}',
     '{"device":"e","ports":"ge-0/0/1,Ethernet9,x","vlan":1.5,"mode":"x","trunkAllowedVlans":["9-1"],"description":"\\n","z":[{}]}',

@@ -38,8 +38,9 @@ export function templateVars(service, spec, device) {
 
 /**
  * The `{ device, format, text }` configs for `spec`; throws `Invalid`.
- * `host` has `log(level, message)` and `renderTemplate(template, vars)`,
- * which returns the text or throws `TemplateError`.
+ * `host` has `log(level, message)` and `renderNamedTemplate(name, template, vars)`
+ * (the deployment's override of template `name`, else `template`), which
+ * returns the text or throws `TemplateError`.
  */
 export function render(service, spec, device, host) {
   const found = TEMPLATES.get(device.platform);
@@ -47,7 +48,7 @@ export function render(service, spec, device, host) {
   const [name, template, format] = found;
   let text;
   try {
-    text = host.renderTemplate(template, sortedJson(templateVars(service, spec, device)));
+    text = host.renderNamedTemplate(name, template, sortedJson(templateVars(service, spec, device)));
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
     throw new Invalid([

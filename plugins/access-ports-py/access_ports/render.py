@@ -28,12 +28,13 @@ class TemplateError(Exception):
 
 class Host(Protocol):
     """The host imports: `log(level, message)` (level `"debug"`...) and
-    `render_template(template, vars)`, which returns the text or raises
-    `TemplateError` with the host's message."""
+    `render_named_template(name, default, vars)`, which renders the
+    deployment's override of template `name` (else `default`) and returns the
+    text or raises `TemplateError` with the host's message."""
 
     def log(self, level: str, message: str) -> None: ...
 
-    def render_template(self, template: str, variables: str) -> str: ...
+    def render_named_template(self, name: str, default: str, variables: str) -> str: ...
 
 
 def template_vars(service: Service, spec: AccessSpec, device: Device) -> dict[str, object]:
@@ -63,7 +64,7 @@ def render(
         template_vars(service, spec, device), sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
     try:
-        text = host.render_template(template, variables)
+        text = host.render_named_template(name, template, variables)
     except TemplateError as e:
         message = f"the host could not render template {name} for device {device.name}: {e}"
         raise Invalid([("spec", message)]) from None

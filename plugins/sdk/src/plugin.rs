@@ -30,6 +30,19 @@ pub trait Host {
     /// # Errors
     /// The host's message (syntax error, undefined variable, fuel...).
     fn render_template(&self, template: &str, vars: &serde_json::Value) -> Result<String, String>;
+
+    /// Renders the template called `name`: the deployment's override of that
+    /// name when there is one, else `default` (the plugin's built-in text).
+    ///
+    /// # Errors
+    /// The host's message; for an override, it names where the override
+    /// came from and its line.
+    fn render_named_template(
+        &self,
+        name: &str,
+        default: &str,
+        vars: &serde_json::Value,
+    ) -> Result<String, String>;
 }
 
 /// A naas plugin's logic, independent of WebAssembly.

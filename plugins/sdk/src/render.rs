@@ -18,8 +18,9 @@ pub fn unsupported_platform(plugin: &str, device: &Device, platforms: &[&str]) -
     )
 }
 
-/// Renders `template` (called `name` in messages) with `vars` for `device`
-/// through the host's `render-template`.
+/// Renders the template `name` (built-in text `template`) with `vars` for
+/// `device` through the host's `render-named-template`: the deployment's
+/// override of `name` when there is one.
 ///
 /// # Errors
 /// The host's error, as a violation on `spec` naming the template and device.
@@ -30,13 +31,14 @@ pub fn render_template(
     vars: &serde_json::Value,
     device: &Device,
 ) -> Result<String, Vec<Violation>> {
-    host.render_template(template, vars).map_err(|e| {
-        vec![Violation::new(
-            "spec",
-            format!(
-                "the host could not render template {name} for device {}: {e}",
-                device.name
-            ),
-        )]
-    })
+    host.render_named_template(name, template, vars)
+        .map_err(|e| {
+            vec![Violation::new(
+                "spec",
+                format!(
+                    "the host could not render template {name} for device {}: {e}",
+                    device.name
+                ),
+            )]
+        })
 }

@@ -14,6 +14,7 @@ use crate::plugin::{Host, LogLevel};
 pub struct TestHost {
     env: Environment<'static>,
     logs: RefCell<Vec<(LogLevel, String)>>,
+    overrides: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for TestHost {
@@ -29,7 +30,15 @@ impl TestHost {
         Self {
             env: crate::templates::environment(),
             logs: RefCell::new(Vec::new()),
+            overrides: std::collections::BTreeMap::new(),
         }
+    }
+
+    /// Overrides the template called `name` with `text`, as a deployment does.
+    #[must_use]
+    pub fn with_override(mut self, name: &str, text: &str) -> Self {
+        self.overrides.insert(name.to_string(), text.to_string());
+        self
     }
 
     /// The log lines written so far.
@@ -47,7 +56,21 @@ impl Host for TestHost {
     fn render_template(&self, template: &str, vars: &serde_json::Value) -> Result<String, String> {
         self.env
             .render_str(template, Value::from(Serde(vars)))
-            .map_err(|e| format!("{e:#}"))
+            .map_err(|e| crate::templates::describe_error(&e))
+    }
+
+    fn render_named_template(
+        &self,
+        name: &str,
+        default: &str,
+        vars: &serde_json::Value,
+    ) -> Result<String, String> {
+        match self.overrides.get(name) {
+            Some(text) => self
+                .render_template(text, vars)
+                .map_err(|e| format!("template override {name}: {e}")),
+            None => self.render_template(default, vars),
+        }
     }
 }
 
@@ -70,6 +93,18 @@ mod tests {
             .render_template("{{ missing }}", &json!({}))
             .unwrap_err();
         assert!(err.contains("undefined"), "{err}");
+        let host = host.with_override("x.j2", "over {{ ports[0] }}");
+        let vars = json!({"ports": ["p1"]});
+        assert_eq!(
+            host.render_named_template("x.j2", "built-in", &vars)
+                .unwrap(),
+            "over p1"
+        );
+        assert_eq!(
+            host.render_named_template("y.j2", "built-in", &vars)
+                .unwrap(),
+            "built-in"
+        );
         host.log(LogLevel::Warn, "careful");
         assert_eq!(host.logs(), [(LogLevel::Warn, "careful".to_string())]);
     }

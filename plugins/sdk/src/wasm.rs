@@ -26,6 +26,15 @@ impl Host for WasmHost {
     fn render_template(&self, template: &str, vars: &serde_json::Value) -> Result<String, String> {
         wit_host::render_template(template, &vars.to_string())
     }
+
+    fn render_named_template(
+        &self,
+        name: &str,
+        default: &str,
+        vars: &serde_json::Value,
+    ) -> Result<String, String> {
+        wit_host::render_named_template(name, default, &vars.to_string())
+    }
 }
 
 /// Implements the generated `Guest` trait for any [`Plugin`]; used by

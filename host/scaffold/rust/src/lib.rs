@@ -6,7 +6,7 @@
 
 wit_bindgen::generate!({ path: "wit", world: "plugin" });
 
-use naas::plugin::host::render_template;
+use naas::plugin::host::render_named_template;
 use naas::plugin::types::{ConfigFormat, ServiceKind};
 use serde_json::{Map, Value, json};
 
@@ -97,7 +97,8 @@ impl Guest for Component {
             "kind": service.kind, "namespace": service.namespace, "name": service.name,
             "device": device, "description": spec.get("description").cloned().unwrap_or(json!("")),
         });
-        let text = render_template(TEMPLATE, &vars.to_string())
+        // Named, so a deployment can override it (a Plugin's templates ConfigMap).
+        let text = render_named_template("config.j2", TEMPLATE, &vars.to_string())
             .map_err(|e| vec![violation("spec", &format!("template failed: {e}"))])?;
         Ok(vec![DeviceConfig { device: device.into(), format: ConfigFormat::Cli, text }])
     }

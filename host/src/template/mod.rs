@@ -25,7 +25,12 @@ use crate::digest::Digest;
 use crate::runtime::{ArtifactCache, EPOCH_TICK};
 use naas_template_engine::abi;
 
+mod overrides;
+
 pub use naas_template_engine::DEFAULT_FUEL;
+pub use overrides::{
+    MAX_TEMPLATE_BYTES, MAX_TEMPLATES, OverrideError, OverrideSource, TemplateOverrides,
+};
 
 /// The template module, built from `template-engine/` by `host/build.rs`.
 static MODULE: &[u8] = include_bytes!(env!("NAAS_TEMPLATE_ENGINE_WASM"));
