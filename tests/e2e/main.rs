@@ -539,6 +539,30 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         "{message}"
     );
 
+    // A schema the API server rejects: Ready=False with the server's message.
+    delete_and_wait(&crds, "hostiles.network.naas.io", within).await;
+    let touch = json!({"metadata": {"labels": {"naas.io/e2e": "retry"}}});
+    plugins
+        .patch("hostile", &PatchParams::default(), &Patch::Merge(&touch))
+        .await
+        .unwrap();
+    let (_, reason, message) = eventually("Plugin hostile schema refused", within, || async {
+        let s = serde_json::to_value(plugins.get("hostile").await.ok()?.status?).ok()?;
+        ready_of(&s).filter(|r| r.0 == "False" && r.2.contains("nonstructurals"))
+    })
+    .await;
+    assert_eq!(reason, "KindRejected", "{message}");
+    assert!(
+        message.contains("properties[loose].type") && message.contains("must not be empty"),
+        "the API server's own message: {message}"
+    );
+    assert!(
+        crds.get_opt("nonstructurals.network.naas.io")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
     // Deleting a Plugin never deletes a CRD that still has objects.
     delete_and_wait(&plugins, "access-ports", within).await;
     assert!(
@@ -548,14 +572,17 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
             .is_some(),
         "the CRD still has a service: it stays"
     );
+    // Plugin hostile's own CRD (made once the foreign one was gone) has no
+    // objects: it goes with the Plugin.
     delete_and_wait(&plugins, "hostile", within).await;
-    assert!(
+    eventually("CRD hostiles deleted", within, || async {
         crds.get_opt("hostiles.network.naas.io")
             .await
             .unwrap()
-            .is_some(),
-        "not naas's to delete"
-    );
+            .is_none()
+            .then_some(())
+    })
+    .await;
 
     // Stopped by PID, as a pod is: SIGTERM.
     let _ = Command::new("kill").arg(naas.id().to_string()).status();

@@ -123,14 +123,27 @@ impl Plugin for Hostile {
             version: "0.1.0".into(),
             vendor: "naas".into(),
             description: "Test-only plugin that misbehaves on purpose, by service name".into(),
-            kinds: vec![ServiceKind {
-                group: "network.naas.io".into(),
-                version: "v1alpha1".into(),
-                kind: "Hostile".into(),
-                plural: "hostiles".into(),
-                spec_schema: r#"{"type":"object","x-kubernetes-preserve-unknown-fields":true}"#
-                    .into(),
-            }],
+            kinds: vec![
+                ServiceKind {
+                    group: "network.naas.io".into(),
+                    version: "v1alpha1".into(),
+                    kind: "Hostile".into(),
+                    plural: "hostiles".into(),
+                    spec_schema: r#"{"type":"object","x-kubernetes-preserve-unknown-fields":true}"#
+                        .into(),
+                },
+                // Valid JSON Schema, but not a structural one: the Kubernetes API
+                // server refuses it as a CRD schema (a property without a type).
+                ServiceKind {
+                    group: "network.naas.io".into(),
+                    version: "v1alpha1".into(),
+                    kind: "NonStructural".into(),
+                    plural: "nonstructurals".into(),
+                    spec_schema:
+                        r#"{"type":"object","properties":{"loose":{"description":"no type"}}}"#
+                            .into(),
+                },
+            ],
             platforms: vec!["eos".into(), "frr".into(), "netconf".into()],
         }
     }
