@@ -9,6 +9,7 @@
 pub mod config_tree;
 mod contract;
 mod memory;
+pub mod ssh;
 
 pub use contract::{Driver, DriverError, LoadMode, Secret, Session, Target};
 pub use memory::{MemoryDriver, Pushed};
