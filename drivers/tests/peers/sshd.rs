@@ -189,6 +189,17 @@ impl Sshd {
         self.spawn();
     }
 
+    /// Replaces the host key by a new one and restarts (a replaced device).
+    pub fn change_host_key(&mut self) {
+        self.kill();
+        let key = self.dir.path().join("host_key");
+        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(key.with_extension("pub"));
+        let (_, public) = keygen(&key);
+        self.host_key = public;
+        self.spawn();
+    }
+
     /// A target logging in with the password on port index `i`.
     pub fn password_target(&self, device: &str, platform: &str, i: usize) -> Target {
         Target {
