@@ -286,6 +286,10 @@ impl Inner {
                 depth = lv + 1;
             }
         }
+        // Back to the top, where commit and end are sure to exist.
+        for _ in 0..depth {
+            self.config_cmd(p.exit).await?;
+        }
         Ok(())
     }
 
