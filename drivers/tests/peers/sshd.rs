@@ -93,6 +93,12 @@ impl Sshd {
 
     /// Starts one sshd listening on `n` free ports (`ListenAddress` each).
     pub fn start_ports(n: usize, extra: &str) -> Self {
+        Self::start_ports_with(n, |_| extra.to_string())
+    }
+
+    /// Starts one sshd on `n` free ports; `extra` gets the ports (for
+    /// `Match LocalPort` blocks, which must come last).
+    pub fn start_ports_with(n: usize, extra: impl FnOnce(&[u16]) -> String) -> Self {
         assert!(
             available(),
             "OpenSSH server missing: apt-get install -y openssh-server (scripts/test.sh installs it)"
@@ -109,6 +115,7 @@ impl Sshd {
             .iter()
             .map(|p| format!("ListenAddress 127.0.0.1:{p}\n"))
             .collect();
+        let extra = extra(&ports);
         let config = d.join("sshd_config");
         std::fs::write(
             &config,
