@@ -91,7 +91,8 @@ impl Sshd {
         Self::start_ports(1, extra)
     }
 
-    /// Starts one sshd listening on `n` free ports (`ListenAddress` each).
+    /// Starts one sshd listening on `n` free ports (`ListenAddress` each;
+    /// OpenSSH takes at most 16).
     pub fn start_ports(n: usize, extra: &str) -> Self {
         Self::start_ports_with(n, |_| extra.to_string())
     }
