@@ -340,10 +340,25 @@ async fn one_session_per_device_at_a_time() {
             device: "leaf1".into()
         }
     );
+    assert!(
+        dev.sshd.session_processes() > 0,
+        "the first session is logged in"
+    );
     drop(first);
-    d.open(&t)
+    let second = d
+        .open(&t)
         .await
         .expect("free again once the first session is gone");
+    drop(second);
+    // Dropping a session logs out: the device serves no login after.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while dev.sshd.session_processes() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "a dropped session stays logged in"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -191,6 +191,13 @@ impl Sshd {
         }
     }
 
+    /// The processes serving logins now (sshd's children and theirs).
+    pub fn session_processes(&self) -> usize {
+        self.child
+            .as_ref()
+            .map_or(0, |c| children_of(c.id() as i32).len())
+    }
+
     /// Starts it again with the same config, ports and host key.
     pub fn restart(&mut self) {
         self.kill();
