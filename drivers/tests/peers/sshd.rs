@@ -205,6 +205,11 @@ impl Sshd {
         }
     }
 
+    /// The listener's PID.
+    pub fn pid(&self) -> Option<i32> {
+        self.child.as_ref().map(|c| c.id() as i32)
+    }
+
     /// The processes serving logins now (sshd's children and theirs).
     pub fn session_processes(&self) -> usize {
         self.child
