@@ -8,9 +8,10 @@
 //! that the running config holds them again before returning the rejection.
 //! `rollback` after a commit does the same. A confirmed commit on these
 //! platforms is emulated by the session: a timer task rolls back unless
-//! [`Session::confirm`] comes in time. It needs the session's SSH connection
-//! (it reconnects once if that dropped), so unlike a device-side confirmed
-//! commit it cannot undo anything while naas cannot reach the device.
+//! [`Session::confirm`] comes in time, even after the session is dropped
+//! (the device stays locked for naas until then). It needs the session's SSH
+//! connection (it reconnects once if that dropped), so unlike a device-side
+//! confirmed commit it cannot undo anything while naas cannot reach the device.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
