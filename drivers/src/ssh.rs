@@ -179,6 +179,17 @@ fn handshake_error(
         russh::Error::IO(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("connection refused at {addr}: is SSH enabled on that port?")
         }
+        russh::Error::IO(io)
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            format!("the device at {addr} closed the connection during the SSH handshake ({io})")
+        }
         russh::Error::IO(io) => format!("network error reaching {addr}: {io}"),
         russh::Error::Disconnect | russh::Error::HUP | russh::Error::RecvError => {
             format!("the device at {addr} closed the connection during the SSH handshake")
