@@ -6,9 +6,11 @@
 //! trees and computes the exact commands between two of them; the contract
 //! ([`Driver`], [`Session`]) is what the operator and the CLI push through.
 
+pub mod cli;
 pub mod config_tree;
 mod contract;
 mod memory;
+pub mod ssh;
 
 pub use contract::{Driver, DriverError, LoadMode, Secret, Session, Target};
 pub use memory::{MemoryDriver, Pushed};
