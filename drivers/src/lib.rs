@@ -6,6 +6,7 @@
 //! trees and computes the exact commands between two of them; the contract
 //! ([`Driver`], [`Session`]) is what the operator and the CLI push through.
 
+pub mod cli;
 pub mod config_tree;
 mod contract;
 mod memory;

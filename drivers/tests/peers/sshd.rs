@@ -1,0 +1,242 @@
+//! A throwaway OpenSSH server on 127.0.0.1: its own config, a host key per run, a test user with a password and a key.
+//!
+//! Generic: the caller adds the lines that make it a device (`ForceCommand`
+//! for a CLI, `Subsystem netconf ...` for NETCONF). Stopped by PID on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use naas_driver::{Secret, Target};
+
+use super::{TempDir, free_port, run, set_mode};
+
+/// The test login (created if absent).
+pub const USER: &str = "naastest";
+/// Its password.
+pub const PASSWORD: &str = "naas-Test-pw1";
+
+/// Whether OpenSSH's server is installed.
+pub fn available() -> bool {
+    super::installed("/usr/sbin/sshd") && super::installed("/usr/bin/ssh-keygen")
+}
+
+/// Creates the test user if absent (shell `/bin/sh`), adds it to the
+/// `groups` that exist, and sets its password.
+pub fn ensure_user(groups: &[&str]) {
+    let exists = Command::new("id")
+        .arg(USER)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !exists {
+        // Two tests may race to create it: a failure is fine if it exists after.
+        let _ = Command::new("useradd")
+            .args(["-m", "-s", "/bin/sh", USER])
+            .output();
+    }
+    for g in groups {
+        if Command::new("getent")
+            .args(["group", g])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            run("usermod", &["-aG", g, USER]);
+        }
+    }
+    let mut chpasswd = Command::new("chpasswd")
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("run chpasswd");
+    use std::io::Write;
+    chpasswd
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{USER}:{PASSWORD}\n").as_bytes())
+        .expect("write to chpasswd");
+    assert!(
+        chpasswd.wait().expect("chpasswd").success(),
+        "chpasswd failed"
+    );
+}
+
+/// Generates an ed25519 key pair at `path` (`path.pub` for the public line).
+pub fn keygen(path: &std::path::Path) -> (String, String) {
+    let p = path.to_str().expect("utf-8 path");
+    run(
+        "ssh-keygen",
+        &["-q", "-t", "ed25519", "-N", "", "-C", "naas-test", "-f", p],
+    );
+    let private = std::fs::read_to_string(path).expect("read private key");
+    let public = std::fs::read_to_string(format!("{p}.pub")).expect("read public key");
+    (private, public.trim().to_string())
+}
+
+/// A running sshd.
+pub struct Sshd {
+    child: Option<Child>,
+    dir: TempDir,
+    config: PathBuf,
+    /// Its ports on 127.0.0.1.
+    pub ports: Vec<u16>,
+    /// Its host key, as an OpenSSH public key line.
+    pub host_key: String,
+    /// The test user's private key (OpenSSH PEM), accepted by this server.
+    pub client_key: String,
+}
+
+impl Sshd {
+    /// Starts sshd on one free port with `extra` config lines.
+    pub fn start(extra: &str) -> Self {
+        Self::start_ports(1, extra)
+    }
+
+    /// Starts one sshd listening on `n` free ports (`ListenAddress` each).
+    pub fn start_ports(n: usize, extra: &str) -> Self {
+        assert!(
+            available(),
+            "OpenSSH server missing: apt-get install -y openssh-server (scripts/test.sh installs it)"
+        );
+        std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
+        let dir = TempDir::new();
+        let d = dir.path();
+        let (_, host_key) = keygen(&d.join("host_key"));
+        let (client_key, client_pub) = keygen(&d.join("client_key"));
+        std::fs::write(d.join("authorized_keys"), format!("{client_pub}\n")).expect("write keys");
+        set_mode(&d.join("authorized_keys"), 0o644);
+        let ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let listen: String = ports
+            .iter()
+            .map(|p| format!("ListenAddress 127.0.0.1:{p}\n"))
+            .collect();
+        let config = d.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "{listen}HostKey {hk}\nPidFile {pid}\nUsePAM no\nPasswordAuthentication yes\n\
+                 KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
+                 AuthorizedKeysFile {ak}\nStrictModes no\nAllowUsers {USER}\nMaxStartups 200\n\
+                 MaxSessions 50\nLogLevel ERROR\n{extra}\n",
+                hk = d.join("host_key").display(),
+                pid = d.join("sshd.pid").display(),
+                ak = d.join("authorized_keys").display(),
+            ),
+        )
+        .expect("write sshd_config");
+        let mut sshd = Self {
+            child: None,
+            dir,
+            config,
+            ports,
+            host_key,
+            client_key,
+        };
+        sshd.spawn();
+        sshd
+    }
+
+    /// The first port.
+    pub fn port(&self) -> u16 {
+        self.ports[0]
+    }
+
+    /// The temp dir holding its config and keys.
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f"])
+            .arg(&self.config)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::File::options()
+                    .create(true)
+                    .append(true)
+                    .open(self.dir.path().join("sshd.log"))
+                    .map_or_else(|_| Stdio::null(), Stdio::from),
+            )
+            .spawn()
+            .expect("start sshd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        for port in &self.ports {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(Instant::now() < deadline, "sshd did not listen on {port}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+    }
+
+    /// Kills sshd (by PID) and every session it forked.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = child.id() as i32;
+            // Sessions are children of the listener: end them too.
+            for session in children_of(pid) {
+                super::stop_pid(session);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again with the same config, ports and host key.
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+
+    /// A target logging in with the password on port index `i`.
+    pub fn password_target(&self, device: &str, platform: &str, i: usize) -> Target {
+        Target {
+            device: device.into(),
+            address: "127.0.0.1".into(),
+            port: self.ports[i],
+            platform: platform.into(),
+            username: USER.into(),
+            secret: Secret::Password(PASSWORD.into()),
+            host_key: Some(self.host_key.clone()),
+        }
+    }
+
+    /// A target logging in with the private key on the first port.
+    pub fn key_target(&self, device: &str, platform: &str) -> Target {
+        Target {
+            secret: Secret::PrivateKey(self.client_key.clone()),
+            ..self.password_target(device, platform, 0)
+        }
+    }
+}
+
+/// The PIDs whose parent is `pid`, and theirs (depth first).
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let Some(child) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        let ppid = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|s| {
+                let (_, rest) = s.rsplit_once(')')?;
+                rest.split_whitespace().nth(1)?.parse::<i32>().ok()
+            });
+        if ppid == Some(pid) {
+            out.extend(children_of(child));
+            out.push(child);
+        }
+    }
+    out
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
