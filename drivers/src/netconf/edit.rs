@@ -155,7 +155,9 @@ pub fn merge_into(target: &mut Vec<Element>, extra: Vec<Element>) {
                     .collect();
                 merge_into(&mut target[i].children, children);
             }
-            _ => target.push(e),
+            // A leaf loaded again: the later value wins.
+            Some(i) => target[i] = e,
+            None => target.push(e),
         }
     }
 }
