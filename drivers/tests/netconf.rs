@@ -401,3 +401,107 @@ async fn without_candidate_the_driver_edits_running() {
     s.rollback().await.expect("restore");
     assert!(fresh_read(&target).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn model_checks_validate_and_a_missing_mandatory_leaf() {
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf9");
+    let mut s = driver().connect(&target).await.expect("open");
+    assert!(s.uses_candidate());
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth1", Some("ok"))]))
+        .await
+        .unwrap();
+    s.validate().await.expect("a valid candidate validates");
+    s.discard().await.unwrap();
+    // No <type>: the YANG model makes it mandatory; the device names it.
+    let missing_type = format!(
+        r#"<interfaces xmlns="{IF}"><interface><name>eth2</name></interface></interfaces>"#
+    );
+    let e = s.load(&LoadMode::Merge, &missing_type).await.unwrap_err();
+    let DriverError::ConfigRejected {
+        device,
+        line,
+        message,
+    } = &e
+    else {
+        panic!("{e:?}");
+    };
+    assert_eq!(device, "leaf9");
+    assert!(line.ends_with("if:type"), "{line}");
+    assert!(message.contains("not found"), "{message}");
+    assert_eq!(s.diff().await.unwrap(), "");
+    assert!(fresh_read(&target).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_unlocked_candidate_is_discarded_before_locking() {
+    use naas_driver::netconf::client::Client;
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf10");
+    // Another client edits the candidate without a lock and leaves it so.
+    let conn = naas_driver::ssh::connect(&target, &SshOptions::default())
+        .await
+        .unwrap();
+    let channel = conn.subsystem("netconf").await.unwrap();
+    let mut other = Client::start(
+        channel.into_stream(),
+        "leaf10",
+        Duration::from_secs(30),
+        Default::default(),
+    )
+    .await
+    .unwrap();
+    let stale = interfaces(&[itf("stale0", None)]);
+    other
+        .call(
+            "edit-config",
+            &format!(
+                "<edit-config><target><candidate/></target><config>{stale}</config></edit-config>"
+            ),
+        )
+        .await
+        .unwrap();
+    let mut s = driver().open(&target).await.unwrap();
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth1", None)]))
+        .await
+        .expect("load after discarding the stale candidate");
+    s.commit(None).await.unwrap();
+    assert_eq!(
+        fresh_read(&target).await,
+        map(&[("eth1", "")]),
+        "the stale edit was not committed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_times_out_naming_the_rpc() {
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf11");
+    let quick = NetconfDriver::new(NetconfOptions {
+        rpc_timeout: Duration::from_secs(2),
+        ..NetconfOptions::default()
+    });
+    let mut s = quick.open(&target).await.unwrap();
+    nc.pause();
+    let started = Instant::now();
+    let e = s.running_config().await.unwrap_err();
+    nc.resume();
+    assert_eq!(
+        e,
+        DriverError::CommandTimeout {
+            device: "leaf11".into(),
+            command: "get-config".into(),
+            timeout: Duration::from_secs(2),
+        }
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "bounded by the RPC timeout"
+    );
+    // The late reply is skipped: the session goes on with the next RPC.
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth1", None)]))
+        .await
+        .expect("load after a timeout");
+    s.commit(None).await.unwrap();
+    assert_eq!(fresh_read(&target).await, map(&[("eth1", "")]));
+}

@@ -108,6 +108,21 @@ impl Netconfd {
         server
     }
 
+    /// Freezes netconfd (SIGSTOP): sessions stay open, nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws it (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let pid = self.child.as_ref().expect("netconfd running").id();
+        super::run("kill", &[sig, &pid.to_string()]);
+    }
+
     /// netconfd's output so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -132,6 +147,10 @@ impl Netconfd {
 impl Drop for Netconfd {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused server would not see SIGTERM.
+            let _ = Command::new("kill")
+                .args(["-CONT", &child.id().to_string()])
+                .output();
             super::stop_pid(child.id() as i32);
             let _ = child.kill();
             let _ = child.wait();
