@@ -148,7 +148,9 @@ pub trait Session: Send {
     async fn running_config(&mut self) -> Result<String, DriverError>;
     /// Loads a candidate.
     async fn load(&mut self, mode: &LoadMode, config: &str) -> Result<(), DriverError>;
-    /// What committing the candidate would change (unified diff; empty when nothing).
+    /// What committing the candidate would change, empty when nothing: a
+    /// unified diff (memory driver) or the commands commit would type, one
+    /// per line (CLI driver).
     async fn diff(&mut self) -> Result<String, DriverError>;
     /// Commits the candidate; with `confirm_within`, the device rolls back
     /// by itself unless [`Session::confirm`] comes in time.

@@ -43,6 +43,14 @@ pub struct CliPlatform {
     pub exit: &'static str,
     /// Leaves config mode.
     pub end: &'static str,
+    /// Commands typed otherwise: a command (without indentation) starting
+    /// with the first text is typed as the second (FRR's `no description`
+    /// takes no argument).
+    pub negation_rewrites: &'static [(&'static str, &'static str)],
+    /// Sections the device never deletes whole (FRR refuses `no interface lo`
+    /// for a live interface): their negation is typed as the negation of each
+    /// of their lines on the device.
+    pub kept_sections: &'static [&'static str],
     /// Regexes: an answer with a line matching one means the device rejected the command.
     pub errors: &'static [&'static str],
     /// The candidate commands, or `None` when every config line is live at once.
@@ -66,7 +74,7 @@ impl CliPlatform {
     }
 
     /// Config text as the tree reads it (without the line prefix).
-    pub(crate) fn to_tree_text(&self, text: &str) -> String {
+    pub(crate) fn tree_text(&self, text: &str) -> String {
         match self.line_prefix {
             None => text.to_string(),
             Some(p) => text
@@ -77,12 +85,30 @@ impl CliPlatform {
         }
     }
 
-    /// A remediation line as the command to send (`set ` before additions on Junos).
+    /// A remediation line (without indentation) as the command to type:
+    /// `set ` before additions on Junos, the platform's rewrites.
     pub(crate) fn command(&self, line: &str) -> String {
+        if let Some((_, to)) = self
+            .negation_rewrites
+            .iter()
+            .find(|(from, _)| line.starts_with(from))
+        {
+            return (*to).to_string();
+        }
         match self.line_prefix {
             Some(p) if !line.starts_with(self.tree.negation_prefix) => format!("{p}{line}"),
             _ => line.to_string(),
         }
+    }
+
+    /// Whether `line` (a top-level negation) negates a kept section; gives
+    /// the section line.
+    pub(crate) fn kept_section<'a>(&self, line: &'a str) -> Option<&'a str> {
+        let section = line.strip_prefix(self.tree.negation_prefix)?;
+        self.kept_sections
+            .iter()
+            .any(|k| section.starts_with(k))
+            .then_some(section)
     }
 }
 
@@ -98,6 +124,8 @@ pub const FRR_CLI: CliPlatform = CliPlatform {
     configure: "configure terminal",
     exit: "exit",
     end: "end",
+    negation_rewrites: &[("no description ", "no description")],
+    kept_sections: &["interface "],
     errors: &[r"^% "],
     candidate: None,
 };
@@ -114,6 +142,8 @@ pub const EOS_CLI: CliPlatform = CliPlatform {
     configure: "configure terminal",
     exit: "exit",
     end: "end",
+    negation_rewrites: &[],
+    kept_sections: &["interface Ethernet", "interface Management"],
     errors: &[r"^% "],
     candidate: Some(Candidate {
         enter: "configure session {session}",
@@ -136,6 +166,8 @@ pub const IOS_XE_CLI: CliPlatform = CliPlatform {
     configure: "configure terminal",
     exit: "exit",
     end: "end",
+    negation_rewrites: &[],
+    kept_sections: &["interface GigabitEthernet", "interface TenGigabitEthernet"],
     errors: &[r"^% "],
     candidate: None,
 };
@@ -168,6 +200,8 @@ pub const JUNOS_CLI: CliPlatform = CliPlatform {
     configure: "configure private",
     exit: "exit",
     end: "exit configuration-mode",
+    negation_rewrites: &[],
+    kept_sections: &[],
     errors: &[
         r"^error: ",
         r"^syntax error",

@@ -87,7 +87,7 @@ fn tree_error(device: &str, what: &str, e: impl std::fmt::Display) -> DriverErro
 
 /// The lineages of a config.
 fn lineages(text: &str, p: &CliPlatform) -> Result<BTreeSet<Vec<String>>, String> {
-    ConfigTree::parse(&p.to_tree_text(text), p.tree)
+    ConfigTree::parse(&p.tree_text(text), p.tree)
         .map(|t| t.root.lineages())
         .map_err(|e| e.to_string())
 }
@@ -102,6 +102,33 @@ fn restrict(text: &str, keep: &BTreeSet<Vec<String>>, p: &CliPlatform) -> Result
         }
     }
     Ok(ConfigTree { root }.to_text(p.tree))
+}
+
+/// Types the negation of a kept section as the negation of each of its
+/// lines on the device (`running`), under the section line.
+fn expand_kept(
+    commands: Vec<String>,
+    running: &str,
+    p: &CliPlatform,
+) -> Result<Vec<String>, String> {
+    if !commands.iter().any(|c| p.kept_section(c).is_some()) {
+        return Ok(commands);
+    }
+    let tree = ConfigTree::parse(&p.tree_text(running), p.tree).map_err(|e| e.to_string())?;
+    let pad = " ".repeat(p.tree.indent);
+    let mut out = Vec::with_capacity(commands.len());
+    for c in commands {
+        match p.kept_section(&c).and_then(|s| tree.root.child(s)) {
+            Some(section) => {
+                out.push(section.text().to_string());
+                for child in section.children() {
+                    out.push(format!("{pad}{}", p.tree.negate(child.text())));
+                }
+            }
+            None => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 impl CliSession {
@@ -226,10 +253,18 @@ impl Inner {
         }
     }
 
+    /// The running config; reconnects once when the connection turns out dead.
     async fn running(&mut self) -> Result<String, DriverError> {
         self.ensure_open().await?;
         let show = self.platform.show_running;
-        self.cmd(show).await
+        match self.shell.command(show, self.command_timeout).await {
+            Ok(answer) => Ok(answer),
+            Err(ShellError::Closed(_)) if self.reconnect.is_some() => {
+                self.ensure_open().await?;
+                self.cmd(show).await
+            }
+            Err(e) => Err(self.shell_error(show, e)),
+        }
     }
 
     /// Types remediation lines in config mode, leaving sections by
@@ -250,6 +285,10 @@ impl Inner {
             if lines.get(i + 1).is_some_and(|n| level(n) > lv) {
                 depth = lv + 1;
             }
+        }
+        // Back to the top, where commit and end are sure to exist.
+        for _ in 0..depth {
+            self.config_cmd(p.exit).await?;
         }
         Ok(())
     }
@@ -322,12 +361,14 @@ impl Inner {
             LoadMode::Replace { applied } => applied.as_str(),
         };
         let commands = remediation_scoped(
-            &p.to_tree_text(&running),
-            &p.to_tree_text(applied),
-            &p.to_tree_text(config),
+            &p.tree_text(&running),
+            &p.tree_text(applied),
+            &p.tree_text(config),
             p.tree,
         )
         .map_err(|e| tree_error(&self.device, "config", e))?;
+        let commands = expand_kept(commands, &running, p)
+            .map_err(|e| tree_error(&self.device, "running config", e))?;
         self.loaded = Some(Loaded {
             snapshot: running,
             commands,
@@ -340,7 +381,10 @@ impl Inner {
             .loaded
             .iter()
             .flat_map(|l| &l.commands)
-            .map(|c| format!("{}\n", self.platform.command(c)))
+            .map(|c| {
+                let pad = &c[..c.len() - c.trim_start().len()];
+                format!("{pad}{}\n", self.platform.command(c.trim_start()))
+            })
             .collect();
         if out.trim().is_empty() {
             out.clear();
@@ -356,10 +400,10 @@ impl Inner {
             return Ok(());
         }
         let p = self.platform;
-        let expected = future(&p.to_tree_text(&loaded.snapshot), &loaded.commands, p.tree)
+        let expected = future(&p.tree_text(&loaded.snapshot), &loaded.commands, p.tree)
             .map_err(|e| tree_error(&self.device, "running config", e))?;
         let committed = Committed {
-            before: p.to_tree_text(&loaded.snapshot),
+            before: p.tree_text(&loaded.snapshot),
             expected,
         };
         match self.push(&loaded.commands, confirm).await {
@@ -422,12 +466,13 @@ impl Inner {
         let changed: BTreeSet<Vec<String>> = before.symmetric_difference(&after).cloned().collect();
         let current = self.running().await?;
         let commands = remediation_scoped(
-            &p.to_tree_text(&current),
+            &p.tree_text(&current),
             &restrict(&committed.expected, &changed, p).map_err(&fail)?,
             &restrict(&committed.before, &changed, p).map_err(&fail)?,
             p.tree,
         )
         .map_err(|e| fail(e.to_string()))?;
+        let commands = expand_kept(commands, &current, p).map_err(&fail)?;
         if !commands.is_empty() {
             self.push(&commands, None).await?;
         }
@@ -536,10 +581,10 @@ impl Session for CliSession {
         self.timer = Some(tokio::spawn(async move {
             tokio::time::sleep(t).await;
             let mut inner = shared.lock().await;
-            if inner.emulated_confirm == Some(id) {
-                if let Err(e) = inner.rollback().await {
-                    tracing::error!(device = %inner.device, error = %e, "unconfirmed commit: rollback failed");
-                }
+            if inner.emulated_confirm == Some(id)
+                && let Err(e) = inner.rollback().await
+            {
+                tracing::error!(device = %inner.device, error = %e, "unconfirmed commit: rollback failed");
             }
         }));
         Ok(())

@@ -1,6 +1,7 @@
 //! The CLI transport: a [`Shell`] sends a line and reads the answer up to the next prompt; over SSH or replaying a transcript.
 
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -175,9 +176,11 @@ impl Shell for SshShell {
 /// sends another command than the next one recorded, so a replay proves the
 /// exact commands a driver sends. An answer that is the single line `#!hang`
 /// never comes: the command times out (to test command timeouts).
+/// Clones share the transcript: keep one to check what is left.
+#[derive(Clone)]
 pub struct ReplayShell {
     banner: String,
-    steps: VecDeque<(String, String)>,
+    steps: Arc<Mutex<VecDeque<(String, String)>>>,
     open: bool,
 }
 
@@ -221,7 +224,7 @@ impl ReplayShell {
         }
         Self {
             banner,
-            steps,
+            steps: Arc::new(Mutex::new(steps)),
             open: true,
         }
     }
@@ -229,7 +232,11 @@ impl ReplayShell {
     /// The commands not yet replayed.
     #[must_use]
     pub fn remaining(&self) -> Vec<String> {
-        self.steps.iter().map(|(c, _)| c.clone()).collect()
+        self.steps().iter().map(|(c, _)| c.clone()).collect()
+    }
+
+    fn steps(&self) -> std::sync::MutexGuard<'_, VecDeque<(String, String)>> {
+        self.steps.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -240,21 +247,23 @@ impl Shell for ReplayShell {
     }
 
     async fn command(&mut self, line: &str, timeout: Duration) -> Result<String, ShellError> {
-        match self.steps.front() {
-            Some((cmd, answer)) if cmd == line.trim() && answer.trim() == "#!hang" => {
+        let step = {
+            let mut steps = self.steps();
+            match steps.front() {
+                Some((cmd, _)) if cmd == line.trim() => steps.pop_front(),
+                _ => None,
+            }
+        };
+        match step {
+            Some((_, answer)) if answer.trim() == "#!hang" => {
                 tokio::time::sleep(timeout).await;
                 Err(ShellError::Timeout)
             }
-            Some((cmd, _)) if cmd == line.trim() => {
-                let (_, answer) = self.steps.pop_front().unwrap_or_default();
-                Ok(answer)
-            }
-            Some((cmd, _)) => Err(ShellError::Unexpected(format!(
-                "sent {line:?}, the transcript expects {cmd:?}"
-            ))),
-            None => Err(ShellError::Unexpected(format!(
-                "sent {line:?} after the end of the transcript"
-            ))),
+            Some((_, answer)) => Ok(answer),
+            None => Err(ShellError::Unexpected(match self.steps().front() {
+                Some((cmd, _)) => format!("sent {line:?}, the transcript expects {cmd:?}"),
+                None => format!("sent {line:?} after the end of the transcript"),
+            })),
         }
     }
 

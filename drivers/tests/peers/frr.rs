@@ -24,6 +24,11 @@ pub struct Frr {
 impl Frr {
     /// Starts zebra, staticd and bgpd in a new namespace `naas-t-<pid>-<n>`.
     pub fn start() -> Self {
+        Self::start_daemons(&["zebra", "staticd", "bgpd"])
+    }
+
+    /// Starts these daemons (zebra first) in a new namespace.
+    pub fn start_daemons(daemons: &[&str]) -> Self {
         assert!(
             available(),
             "FRR missing: apt-get install -y frr (scripts/test.sh installs it)"
@@ -42,7 +47,7 @@ impl Frr {
             dir,
             pids: Vec::new(),
         };
-        for daemon in ["zebra", "staticd", "bgpd"] {
+        for &daemon in daemons {
             let mut args = vec![
                 "netns".to_string(),
                 "exec".into(),

@@ -91,8 +91,15 @@ impl Sshd {
         Self::start_ports(1, extra)
     }
 
-    /// Starts one sshd listening on `n` free ports (`ListenAddress` each).
+    /// Starts one sshd listening on `n` free ports (`ListenAddress` each;
+    /// OpenSSH takes at most 16).
     pub fn start_ports(n: usize, extra: &str) -> Self {
+        Self::start_ports_with(n, |_| extra.to_string())
+    }
+
+    /// Starts one sshd on `n` free ports; `extra` gets the ports (for
+    /// `Match LocalPort` blocks, which must come last).
+    pub fn start_ports_with(n: usize, extra: impl FnOnce(&[u16]) -> String) -> Self {
         assert!(
             available(),
             "OpenSSH server missing: apt-get install -y openssh-server (scripts/test.sh installs it)"
@@ -109,6 +116,7 @@ impl Sshd {
             .iter()
             .map(|p| format!("ListenAddress 127.0.0.1:{p}\n"))
             .collect();
+        let extra = extra(&ports);
         let config = d.join("sshd_config");
         std::fs::write(
             &config,
@@ -183,9 +191,27 @@ impl Sshd {
         }
     }
 
+    /// The processes serving logins now (sshd's children and theirs).
+    pub fn session_processes(&self) -> usize {
+        self.child
+            .as_ref()
+            .map_or(0, |c| children_of(c.id() as i32).len())
+    }
+
     /// Starts it again with the same config, ports and host key.
     pub fn restart(&mut self) {
         self.kill();
+        self.spawn();
+    }
+
+    /// Replaces the host key by a new one and restarts (a replaced device).
+    pub fn change_host_key(&mut self) {
+        self.kill();
+        let key = self.dir.path().join("host_key");
+        let _ = std::fs::remove_file(&key);
+        let _ = std::fs::remove_file(key.with_extension("pub"));
+        let (_, public) = keygen(&key);
+        self.host_key = public;
         self.spawn();
     }
 
