@@ -254,7 +254,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for NetconfSession<S> {
             });
         }
         let before = self.get_config("running").await?;
-        let payload = std::mem::take(&mut self.loaded);
+        // Kept loaded until the commit succeeds: a refused commit leaves the
+        // candidate (and this record of it) for discard or another try.
+        let payload = self.loaded.clone();
         if self.candidate {
             self.lock().await?;
             let op = match confirm_within {
@@ -273,6 +275,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for NetconfSession<S> {
                 return Err(e);
             }
         }
+        self.loaded.clear();
         self.last_commit = Some(Committed { payload, before });
         self.unlock().await
     }

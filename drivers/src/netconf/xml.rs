@@ -256,6 +256,12 @@ mod tests {
     }
 
     #[test]
+    fn a_dtd_from_the_device_is_refused() {
+        let laughs = r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><rpc-reply>&b;</rpc-reply>"#;
+        assert!(parse_document(laughs).is_err());
+    }
+
+    #[test]
     fn empty_and_broken_fragments() {
         assert!(parse_fragment("  ").unwrap().is_empty());
         assert!(parse_fragment("<a><b></a>").is_err());
