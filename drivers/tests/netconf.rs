@@ -505,3 +505,24 @@ async fn a_silent_server_times_out_naming_the_rpc() {
     s.commit(None).await.unwrap();
     assert_eq!(fresh_read(&target).await, map(&[("eth1", "")]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_base10_server_gets_end_of_message_framing() {
+    use naas_driver::netconf::framing::Framing;
+    use naas_driver::netconf::rpc::{BASE_1_0, BASE_1_1};
+    let nc = Netconfd::start_with("candidate", &["--protocols=netconf1.0"]);
+    let target = nc.target("leaf12");
+    let mut s = driver().connect(&target).await.expect("open");
+    let caps = s.capabilities().to_vec();
+    assert!(caps.iter().any(|c| c == BASE_1_0), "{caps:?}");
+    assert!(!caps.iter().any(|c| c == BASE_1_1), "{caps:?}");
+    assert_eq!(s.framing(), Framing::EndOfMessage);
+    s.load(
+        &LoadMode::Merge,
+        &interfaces(&[itf("eth1", Some("base 1.0"))]),
+    )
+    .await
+    .unwrap();
+    s.commit(None).await.unwrap();
+    assert_eq!(fresh_read(&target).await, map(&[("eth1", "base 1.0")]));
+}

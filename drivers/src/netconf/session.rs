@@ -84,6 +84,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
         self.client.capabilities()
     }
 
+    /// The framing the session speaks (base:1.1 chunks when both sides offer it).
+    #[must_use]
+    pub fn framing(&self) -> super::framing::Framing {
+        self.client.framing()
+    }
+
     fn target(&self) -> &'static str {
         if self.candidate {
             "candidate"

@@ -40,6 +40,11 @@ impl Netconfd {
     /// Starts netconfd editing `target` (`candidate` or `running`) with an
     /// empty startup config, and an sshd in front of it.
     pub fn start(target: &str) -> Self {
+        Self::start_with(target, &[])
+    }
+
+    /// [`Netconfd::start`] with extra netconfd arguments (`--protocols=netconf1.0`).
+    pub fn start_with(target: &str, extra: &[&str]) -> Self {
         assert!(
             available(),
             "netconfd or sshd missing: apt-get install -y netconfd openssh-server (scripts/test.sh installs both)"
@@ -74,6 +79,7 @@ impl Netconfd {
             .arg(format!("--startup={}", startup.display()))
             .arg(format!("--superuser={}", sshd::USER))
             .args(["--module=ietf-interfaces", "--module=iana-if-type"])
+            .args(extra)
             .current_dir(dir.path())
             // Its own ~/.yuma: confirmed commits keep running's backup there
             // (backup-cfg.xml), which servers sharing a home overwrite.
