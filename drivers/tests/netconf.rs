@@ -265,6 +265,21 @@ async fn replace_removes_exactly_one_services_elements() {
         fresh_read(&target).await,
         map(&[("eth3", ""), ("eth9", "operator's own")])
     );
+
+    // naas's record names an entry someone already deleted from the device:
+    // removing it is not an error (remove, not delete).
+    let applied = interfaces(&[itf("eth3", None), itf("gone", None)]);
+    s.load(
+        &LoadMode::Replace { applied },
+        &interfaces(&[itf("eth3", None)]),
+    )
+    .await
+    .expect("removing an absent entry");
+    s.commit(None).await.unwrap();
+    assert_eq!(
+        fresh_read(&target).await,
+        map(&[("eth3", ""), ("eth9", "operator's own")])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
