@@ -541,3 +541,38 @@ async fn a_base10_server_gets_end_of_message_framing() {
     s.commit(None).await.unwrap();
     assert_eq!(fresh_read(&target).await, map(&[("eth1", "base 1.0")]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_session_frees_the_lock_and_reverts_an_unconfirmed_commit() {
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf13");
+    push(&target, &interfaces(&[itf("eth1", Some("base"))])).await;
+    {
+        let mut s = driver().open(&target).await.unwrap();
+        s.load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
+            .await
+            .unwrap();
+        s.commit(Some(Duration::from_secs(600))).await.unwrap();
+        assert_eq!(fresh_read(&target).await.len(), 2);
+    }
+    // The session that started the confirmed commit is gone: the device
+    // restores running (RFC 6241 §8.4) and frees the lock.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = fresh_read(&target).await;
+        if now == map(&[("eth1", "base")]) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not reverted: {now:?}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let mut s = driver().open(&target).await.unwrap();
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth3", None)]))
+        .await
+        .expect("the lock is free");
+    s.commit(None).await.unwrap();
+    assert_eq!(
+        fresh_read(&target).await,
+        map(&[("eth1", "base"), ("eth3", "")])
+    );
+}

@@ -6,6 +6,13 @@
 //! `:candidate` the load is kept in the session and written to `running`
 //! (under a lock on running, with rollback-on-error when offered) at commit;
 //! confirmed commits need `:candidate` and are refused there.
+//!
+//! A confirmed commit is not persistent: it must be confirmed from the same
+//! session, and dropping the session before that makes the device restore
+//! running by itself (RFC 6241 §8.4; tested against netconfd). Dropping a
+//! session also frees its lock (the device discards a locked candidate).
+//! `rollback` after a confirmed (or plain) commit edits back what the commit
+//! changed, from running as read just before it ([`edit::restore`]).
 
 use std::time::Duration;
 
