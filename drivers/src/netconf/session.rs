@@ -23,7 +23,7 @@ use crate::{DriverError, LoadMode, Session};
 
 use super::client::Client;
 use super::edit;
-use super::rpc::{CANDIDATE, CONFIRMED_COMMIT, ROLLBACK_ON_ERROR};
+use super::rpc::{self, CANDIDATE, CONFIRMED_COMMIT, ROLLBACK_ON_ERROR, Reply};
 use super::xml::{self, Element, NC_NS};
 
 /// What the last commit did, to undo it.
@@ -114,13 +114,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
             return Ok(());
         }
         let op = format!("<lock><target>{}</target></lock>", datastore(self.target()));
-        match self.client.call("lock", &op).await {
-            Ok(_) => {}
-            // yuma123 refuses to lock a candidate that holds uncommitted,
-            // unlocked edits (a client that edited without a lock): RFC 6241
-            // §7.5. Drop them, as the lock's owner would, and lock.
-            Err(DriverError::CommitFailed { detail, .. })
-                if self.candidate && detail.contains("discard-changes") =>
+        match self.client.rpc("lock", &op).await? {
+            Reply::Ok | Reply::Data(_) => {}
+            // RFC 6241 §8.3.5.1: a candidate holding uncommitted edits of a
+            // client that did not lock it cannot be locked (yuma123 says
+            // "discard-changes needed"). Drop them, as that client's own
+            // session end would have, and lock; a held lock stays LockHeld.
+            Reply::Errors(errors)
+                if self.candidate
+                    && errors.iter().all(|e| {
+                        e.tag != "lock-denied" && e.message.contains("discard-changes")
+                    }) =>
             {
                 tracing::warn!(device = %self.device(), "discarding a stale unlocked candidate");
                 self.client
@@ -128,7 +132,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
                     .await?;
                 self.client.call("lock", &op).await?;
             }
-            Err(e) => return Err(e),
+            Reply::Errors(errors) => {
+                return Err(rpc::to_driver_error(self.client.device(), "lock", &errors));
+            }
         }
         self.locked = true;
         Ok(())
@@ -148,7 +154,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
     }
 
     /// `<edit-config>` of `payload` to `target`; a rejection leaves the
-    /// datastore as it was (rollback-on-error, or discard-changes).
+    /// datastore as it was before this edit (rollback-on-error), or, on a
+    /// device without it, drops the whole candidate (discard-changes).
     async fn edit(&mut self, target: &str, payload: &[Element]) -> Result<(), DriverError> {
         if payload.is_empty() {
             return Ok(());
