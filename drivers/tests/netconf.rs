@@ -576,3 +576,48 @@ async fn dropping_a_session_frees_the_lock_and_reverts_an_unconfirmed_commit() {
         map(&[("eth1", "base"), ("eth3", "")])
     );
 }
+
+/// Times a full push (open, Replace load, diff, confirmed commit, confirm)
+/// against netconfd: printed for the record, bounded only generously.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_timings() {
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf14");
+    let mut opens = Vec::new();
+    let mut pushes = Vec::new();
+    let mut applied = String::new();
+    for i in 0..20 {
+        let entries: Vec<String> = (0..10)
+            .map(|j| itf(&format!("eth{j}"), Some(&format!("push {i}"))))
+            .collect();
+        let config = interfaces(&entries);
+        let t = Instant::now();
+        let mut s = driver().open(&target).await.unwrap();
+        opens.push(t.elapsed());
+        let t = Instant::now();
+        s.load(&LoadMode::Replace { applied }, &config)
+            .await
+            .unwrap();
+        assert_ne!(s.diff().await.unwrap(), "");
+        s.commit(Some(Duration::from_secs(60))).await.unwrap();
+        s.confirm().await.unwrap();
+        pushes.push(t.elapsed());
+        applied = config;
+    }
+    let read = fresh_read(&target).await;
+    assert_eq!(read.len(), 10);
+    assert!(read.values().all(|d| d == "push 19"), "{read:?}");
+    for (what, mut v) in [("open", opens), ("push", pushes)] {
+        v.sort();
+        println!(
+            "netconf {what}: p50 {:?}, max {:?} over {} runs",
+            v[v.len() / 2],
+            v[v.len() - 1],
+            v.len()
+        );
+        assert!(
+            v[v.len() - 1] < Duration::from_secs(30),
+            "{what} took {v:?}"
+        );
+    }
+}
