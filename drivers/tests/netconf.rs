@@ -621,3 +621,32 @@ async fn push_timings() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_confirm_is_refused_and_the_change_is_gone() {
+    let nc = Netconfd::start("candidate");
+    let target = nc.target("leaf15");
+    push(&target, &interfaces(&[itf("eth1", Some("base"))])).await;
+    let mut s = driver().open(&target).await.unwrap();
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
+        .await
+        .unwrap();
+    s.commit(Some(Duration::from_secs(1))).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let e = s.confirm().await.unwrap_err();
+    assert!(
+        matches!(&e, DriverError::CommitFailed { device, detail } if device == "leaf15" && detail.contains("past its")),
+        "{e:?}"
+    );
+    assert_eq!(fresh_read(&target).await, map(&[("eth1", "base")]));
+    // The session goes on: rollback has nothing left to undo, a new push works.
+    s.rollback().await.expect("nothing to roll back");
+    s.load(&LoadMode::Merge, &interfaces(&[itf("eth3", None)]))
+        .await
+        .unwrap();
+    s.commit(None).await.unwrap();
+    assert_eq!(
+        fresh_read(&target).await,
+        map(&[("eth1", "base"), ("eth3", "")])
+    );
+}

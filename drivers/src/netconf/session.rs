@@ -14,7 +14,7 @@
 //! `rollback` after a confirmed (or plain) commit edits back what the commit
 //! changed, from running as read just before it ([`edit::restore`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -42,8 +42,8 @@ pub struct NetconfSession<S> {
     /// Edits loaded since the last commit or discard (the candidate's payload,
     /// or, without `:candidate`, what commit will write).
     loaded: Vec<Element>,
-    /// A confirmed commit waits for confirmation.
-    pending_confirm: bool,
+    /// A confirmed commit waits for confirmation: when it was sent and its timeout.
+    pending_confirm: Option<(Instant, Duration)>,
     last_commit: Option<Committed>,
     /// Kept alive as long as the session (the SSH connection).
     _keep: Option<Box<dyn Send>>,
@@ -73,7 +73,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
             candidate,
             locked: false,
             loaded: Vec::new(),
-            pending_confirm: false,
+            pending_confirm: None,
             last_commit: None,
             _keep: keep,
         }
@@ -141,7 +141,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> NetconfSession<S> {
     }
 
     async fn unlock(&mut self) -> Result<(), DriverError> {
-        if !self.locked || self.pending_confirm {
+        if !self.locked || self.pending_confirm.is_some() {
             return Ok(());
         }
         let op = format!(
@@ -286,8 +286,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for NetconfSession<S> {
                     t.as_secs_f64().ceil().max(1.0) as u64
                 ),
             };
+            let sent = Instant::now();
             self.client.call("commit", &op).await?;
-            self.pending_confirm = confirm_within.is_some();
+            self.pending_confirm = confirm_within.map(|t| (sent, t));
         } else {
             self.lock().await?;
             if let Err(e) = self.edit("running", &payload).await {
@@ -301,11 +302,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for NetconfSession<S> {
     }
 
     async fn confirm(&mut self) -> Result<(), DriverError> {
-        if !self.pending_confirm {
+        let Some((sent, timeout)) = self.pending_confirm else {
             return Ok(());
+        };
+        let elapsed = sent.elapsed();
+        if elapsed >= timeout {
+            // The device may have restored the old config already (then a
+            // confirming commit would "succeed" committing nothing) or be
+            // about to: make it certain, and say so.
+            let _ = self.client.call("cancel-commit", "<cancel-commit/>").await;
+            self.pending_confirm = None;
+            self.last_commit = None;
+            let _ = self.unlock().await;
+            return Err(DriverError::CommitFailed {
+                device: self.device(),
+                detail: format!(
+                    "confirmation came {elapsed:?} after the confirmed commit, past its {timeout:?} timeout: the device restored the previous config"
+                ),
+            });
         }
         self.client.call("commit", "<commit/>").await?;
-        self.pending_confirm = false;
+        self.pending_confirm = None;
         self.unlock().await
     }
 
@@ -320,11 +337,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session for NetconfSession<S> {
     }
 
     async fn rollback(&mut self) -> Result<(), DriverError> {
-        if self.pending_confirm {
-            self.client
-                .call("cancel-commit", "<cancel-commit/>")
-                .await?;
-            self.pending_confirm = false;
+        if let Some((sent, timeout)) = self.pending_confirm {
+            let cancel = self.client.call("cancel-commit", "<cancel-commit/>").await;
+            // Past the timeout the device restored the config by itself and
+            // may answer that nothing is pending: rolled back all the same.
+            if sent.elapsed() < timeout {
+                cancel?;
+            }
+            self.pending_confirm = None;
             self.last_commit = None;
             return self.unlock().await;
         }
