@@ -390,3 +390,29 @@ async fn an_unconfirmed_commit_is_rolled_back_by_the_session() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert!(dev.frr.running().contains("to-spine1"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_global_session_bound_holds_across_devices() {
+    let dev = FrrDevice::start();
+    let d = CliDriver::new(CliOptions {
+        ssh: SshOptions {
+            connect_timeout: Duration::from_secs(1),
+            keepalive: None,
+        },
+        max_sessions: 1,
+        ..CliOptions::default()
+    });
+    let a = d
+        .open(&dev.sshd.password_target("leaf1", "frr", 0))
+        .await
+        .unwrap();
+    let other = dev.sshd.password_target("leaf2", "frr", 0);
+    let e = d.open(&other).await.map(|_| ()).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("leaf2") && text.contains("1 SSH session slots"),
+        "{text}"
+    );
+    drop(a);
+    d.open(&other).await.expect("a slot is free again");
+}

@@ -179,3 +179,20 @@ async fn junos_replace_with_commit_confirmed_then_a_syntax_error_rolls_the_candi
     }
     all_used(&shell);
 }
+
+#[tokio::test]
+async fn junos_configuration_locked_by_another_user_is_lock_held() {
+    let (mut s, shell) = replay("junos", "junos-locked.txt").await;
+    s.load(&LoadMode::Merge, "set system ntp server 10.0.0.1\n")
+        .await
+        .unwrap();
+    assert_eq!(s.diff().await.unwrap(), "set system ntp server 10.0.0.1\n");
+    let e = s.commit(Some(Duration::from_secs(60))).await.unwrap_err();
+    assert_eq!(
+        e,
+        DriverError::LockHeld {
+            device: "dev1".into()
+        }
+    );
+    all_used(&shell);
+}

@@ -9,6 +9,9 @@ use crate::config_tree::{EOS, FRR, IOS, MatchRule, Platform};
 pub struct Candidate {
     /// Enters a private candidate (`configure session {session}`, `configure private`).
     pub enter: &'static str,
+    /// Enters the candidate for a confirmed commit (Junos refuses
+    /// `commit confirmed` in `configure private`: `configure exclusive`).
+    pub enter_confirmed: &'static str,
     /// Commits it.
     pub commit: &'static [&'static str],
     /// Commits it, rolled back by the device unless confirmed in time.
@@ -147,6 +150,7 @@ pub const EOS_CLI: CliPlatform = CliPlatform {
     errors: &[r"^% "],
     candidate: Some(Candidate {
         enter: "configure session {session}",
+        enter_confirmed: "configure session {session}",
         commit: &["commit"],
         commit_confirmed: &["commit timer {hms}"],
         confirm: &["configure session {session} commit"],
@@ -188,7 +192,8 @@ pub const JUNOS: Platform = Platform {
     default_weight: 500,
 };
 
-/// Juniper Junos: `configure private`, `commit confirmed N`, `show configuration | display set`.
+/// Juniper Junos: `configure private` (`configure exclusive` for `commit confirmed N`,
+/// which private mode refuses), `show configuration | display set`.
 pub const JUNOS_CLI: CliPlatform = CliPlatform {
     name: "junos",
     tree: &JUNOS,
@@ -210,9 +215,10 @@ pub const JUNOS_CLI: CliPlatform = CliPlatform {
     ],
     candidate: Some(Candidate {
         enter: "configure private",
+        enter_confirmed: "configure exclusive",
         commit: &["commit and-quit"],
         commit_confirmed: &["commit confirmed {minutes} and-quit"],
-        confirm: &["configure private", "commit and-quit"],
+        confirm: &["configure exclusive", "commit and-quit"],
         abort: &["rollback 0", "exit configuration-mode"],
     }),
 };

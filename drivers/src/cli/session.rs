@@ -320,7 +320,11 @@ impl Inner {
                 )
                 .replace("{minutes}", &secs.div_ceil(60).to_string())
         };
-        let enter = fill(c.enter);
+        let enter = fill(if confirm.is_some() {
+            c.enter_confirmed
+        } else {
+            c.enter
+        });
         let answer = self.cmd(&enter).await?;
         if let Some(message) = self.rejection(&answer) {
             return Err(lock_or_commit_failure(&self.device, message));

@@ -81,6 +81,11 @@ impl Frr {
         frr
     }
 
+    /// The daemons' PIDs.
+    pub fn pids(&self) -> &[i32] {
+        &self.pids
+    }
+
     /// The socket dir.
     pub fn dir(&self) -> &Path {
         self.dir.path()

@@ -110,3 +110,24 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
         .port()
 }
+
+/// CPU time (user + system) of a process, plus that of its children it
+/// waited for when `children`, from `/proc/<pid>/stat` (0 when gone).
+pub fn cpu_of(pid: i32, children: bool) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, r)| r.split_whitespace().collect());
+    // utime, stime, cutime, cstime are fields 14-17: 11-14 after the ')'.
+    let wanted: &[usize] = if children {
+        &[11, 12, 13, 14]
+    } else {
+        &[11, 12]
+    };
+    let ticks: u64 = wanted
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum();
+    // The kernel counts in USER_HZ, 100 on Linux.
+    std::time::Duration::from_millis(ticks * 10)
+}

@@ -24,6 +24,12 @@ pub fn available() -> bool {
 /// Creates the test user if absent (shell `/bin/sh`), adds it to the
 /// `groups` that exist, and sets its password.
 pub fn ensure_user(groups: &[&str]) {
+    // Tests run in threads: useradd, usermod and chpasswd lock /etc files
+    // and fail when another holds them.
+    static USER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = USER_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let exists = Command::new("id")
         .arg(USER)
         .output()
@@ -34,7 +40,15 @@ pub fn ensure_user(groups: &[&str]) {
             .args(["-m", "-s", "/bin/sh", USER])
             .output();
     }
+    let member_of = Command::new("id")
+        .args(["-nG", USER])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
     for g in groups {
+        if member_of.split_whitespace().any(|m| m == *g) {
+            continue;
+        }
         if Command::new("getent")
             .args(["group", g])
             .output()
@@ -189,6 +203,11 @@ impl Sshd {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The listener's PID.
+    pub fn pid(&self) -> Option<i32> {
+        self.child.as_ref().map(|c| c.id() as i32)
     }
 
     /// The processes serving logins now (sshd's children and theirs).
