@@ -1,90 +1,20 @@
-//! The NETCONF driver against a real server: Debian netconfd (yuma123) behind a real OpenSSH `netconf` subsystem.
+//! The NETCONF driver against a real server (edits, Replace, errors, auth, framing, timeouts): Debian netconfd behind OpenSSH.
 //!
 //! Needs root (a test user) and `apt-get install -y netconfd openssh-server`:
 //! `scripts/test.sh` must install both. Each test starts its own netconfd and
 //! sshd (stopped by PID on drop) and reads every result back from the device
-//! with `<get-config>`, in the same session and, where it matters, in a new one.
+//! with `<get-config>`, in the same session and, where it matters, in a new
+//! one. Commit, confirm, rollback and discard are in `netconf_commit.rs`.
 
 mod peers;
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use naas_driver::netconf::xml::parse_fragment;
 use naas_driver::ssh::SshOptions;
-use naas_driver::{
-    Driver, DriverError, LoadMode, NetconfDriver, NetconfOptions, Secret, Session, Target,
+use naas_driver::{Driver, DriverError, LoadMode, NetconfDriver, NetconfOptions, Secret, Session};
+use peers::netconfd::{
+    IF, Netconfd, driver, fresh_read, interfaces, itf, map, push, read_interfaces,
 };
-use peers::netconfd::Netconfd;
-
-const IF: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
-
-fn driver() -> NetconfDriver {
-    NetconfDriver::new(NetconfOptions {
-        ssh: SshOptions {
-            connect_timeout: Duration::from_secs(15),
-            keepalive: None,
-        },
-        rpc_timeout: Duration::from_secs(30),
-        ..NetconfOptions::default()
-    })
-}
-
-/// An ietf-interfaces entry (with the mandatory type), optional description.
-fn itf(name: &str, description: Option<&str>) -> String {
-    let d = description
-        .map(|d| format!("<description>{d}</description>"))
-        .unwrap_or_default();
-    format!(
-        r#"<interface><name>{name}</name><type xmlns:ianaift="urn:iana-x">ianaift:ethernetCsmacd</type>{d}</interface>"#
-    )
-    .replace("urn:iana-x", "urn:ietf:params:xml:ns:yang:iana-if-type")
-}
-
-fn interfaces(entries: &[String]) -> String {
-    format!(
-        r#"<interfaces xmlns="{IF}">{}</interfaces>"#,
-        entries.concat()
-    )
-}
-
-/// The device's interfaces: name → description ("" when none).
-async fn read_interfaces(session: &mut Box<dyn Session>) -> BTreeMap<String, String> {
-    let text = session.running_config().await.expect("get-config running");
-    let tree = parse_fragment(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
-    let mut out = BTreeMap::new();
-    for top in tree.iter().filter(|e| e.name == "interfaces" && e.ns == IF) {
-        for i in &top.children {
-            let name = i.child("name").map(|n| n.text.clone()).unwrap_or_default();
-            let d = i
-                .child("description")
-                .map(|n| n.text.clone())
-                .unwrap_or_default();
-            out.insert(name, d);
-        }
-    }
-    out
-}
-
-/// Reads the interfaces in a fresh session (what another client sees).
-async fn fresh_read(target: &Target) -> BTreeMap<String, String> {
-    let mut s = driver().open(target).await.expect("open");
-    read_interfaces(&mut s).await
-}
-
-fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
-    entries
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
-}
-
-/// Commits `entries` as a merge in a session of its own.
-async fn push(target: &Target, config: &str) {
-    let mut s = driver().open(target).await.expect("open");
-    s.load(&LoadMode::Merge, config).await.expect("load");
-    s.commit(None).await.expect("commit");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_config_commit_and_read_back() {
@@ -116,85 +46,6 @@ async fn edit_config_commit_and_read_back() {
         fresh_read(&target).await,
         want,
         "another session sees the commit"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn confirmed_commit_confirmed_stays_unconfirmed_reverts() {
-    let nc = Netconfd::start("candidate");
-    let target = nc.target("leaf2");
-    let mut s = driver().open(&target).await.expect("open with a password");
-    s.load(&LoadMode::Merge, &interfaces(&[itf("eth1", Some("kept"))]))
-        .await
-        .unwrap();
-    s.commit(Some(Duration::from_secs(3)))
-        .await
-        .expect("confirmed commit");
-    s.confirm().await.expect("confirming commit");
-    // Well past the confirm timeout: still there.
-    tokio::time::sleep(Duration::from_secs(5)).await;
-    assert_eq!(fresh_read(&target).await, map(&[("eth1", "kept")]));
-
-    // Not confirmed: the device restores the config by itself.
-    s.load(
-        &LoadMode::Merge,
-        &interfaces(&[itf("eth2", Some("temporary"))]),
-    )
-    .await
-    .unwrap();
-    s.commit(Some(Duration::from_secs(2)))
-        .await
-        .expect("confirmed commit");
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "kept"), ("eth2", "temporary")]),
-        "applied while waiting for confirmation"
-    );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = fresh_read(&target).await;
-        if now == map(&[("eth1", "kept")]) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never reverted: {now:?}\n{}",
-            nc.log()
-        );
-        // yuma123 checks its confirm timer only when idle for a while: poll slowly.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollback_cancels_a_pending_confirmed_commit_and_restores_after_one() {
-    let nc = Netconfd::start("candidate");
-    let target = nc.target("leaf3");
-    push(&target, &interfaces(&[itf("eth1", Some("before"))])).await;
-
-    let mut s = driver().open(&target).await.unwrap();
-    let change = interfaces(&[itf("eth1", Some("after")), itf("eth2", None)]);
-    s.load(&LoadMode::Merge, &change).await.unwrap();
-    s.commit(Some(Duration::from_secs(120))).await.unwrap();
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "after"), ("eth2", "")])
-    );
-    s.rollback().await.expect("cancel-commit");
-    assert_eq!(fresh_read(&target).await, map(&[("eth1", "before")]));
-
-    // A plain commit, then rollback: the driver edits back what it changed.
-    push(&target, &interfaces(&[itf("eth9", Some("not naas"))])).await;
-    s.load(&LoadMode::Merge, &change).await.unwrap();
-    s.commit(None).await.unwrap();
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "after"), ("eth2", ""), ("eth9", "not naas")])
-    );
-    s.rollback().await.expect("restore");
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "before"), ("eth9", "not naas")])
     );
 }
 
@@ -283,43 +134,6 @@ async fn replace_removes_exactly_one_services_elements() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discard_drops_the_candidate_and_the_lock() {
-    let nc = Netconfd::start("candidate");
-    let target = nc.target("leaf5");
-    let mut s = driver().open(&target).await.unwrap();
-    s.load(&LoadMode::Merge, &interfaces(&[itf("eth1", None)]))
-        .await
-        .unwrap();
-    // Locked: another session cannot load.
-    let mut other = driver().open(&target).await.unwrap();
-    let e = other
-        .load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
-        .await
-        .unwrap_err();
-    assert_eq!(
-        e,
-        DriverError::LockHeld {
-            device: "leaf5".into()
-        }
-    );
-    assert_ne!(s.diff().await.unwrap(), "");
-    s.discard().await.expect("discard");
-    assert_eq!(s.diff().await.unwrap(), "");
-    s.commit(None).await.unwrap();
-    assert!(
-        fresh_read(&target).await.is_empty(),
-        "nothing was committed"
-    );
-    // The lock is free again.
-    other
-        .load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
-        .await
-        .expect("load after the discard");
-    other.commit(None).await.unwrap();
-    assert_eq!(fresh_read(&target).await, map(&[("eth2", "")]));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejected_edits_name_the_element_and_change_nothing() {
     let nc = Netconfd::start("candidate");
     let target = nc.target("leaf6");
@@ -385,36 +199,6 @@ async fn wrong_host_key_and_wrong_password() {
         "{e:?}"
     );
     assert!(!e.to_string().contains("not-the-password"));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_candidate_the_driver_edits_running() {
-    let nc = Netconfd::start("running");
-    let target = nc.target("leaf8");
-    let mut s = driver().open(&target).await.unwrap();
-    s.load(
-        &LoadMode::Merge,
-        &interfaces(&[itf("eth1", Some("direct"))]),
-    )
-    .await
-    .unwrap();
-    assert!(s.diff().await.unwrap().contains("eth1"));
-    assert!(
-        fresh_read(&target).await.is_empty(),
-        "written only at commit"
-    );
-    let e = s.commit(Some(Duration::from_secs(30))).await.unwrap_err();
-    assert!(matches!(e, DriverError::CommitFailed { .. }), "{e:?}");
-    s.load(
-        &LoadMode::Merge,
-        &interfaces(&[itf("eth1", Some("direct"))]),
-    )
-    .await
-    .unwrap();
-    s.commit(None).await.expect("commit to running");
-    assert_eq!(fresh_read(&target).await, map(&[("eth1", "direct")]));
-    s.rollback().await.expect("restore");
-    assert!(fresh_read(&target).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -543,43 +327,6 @@ async fn a_base10_server_gets_end_of_message_framing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_a_session_frees_the_lock_and_reverts_an_unconfirmed_commit() {
-    let nc = Netconfd::start("candidate");
-    let target = nc.target("leaf13");
-    push(&target, &interfaces(&[itf("eth1", Some("base"))])).await;
-    {
-        let mut s = driver().open(&target).await.unwrap();
-        s.load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
-            .await
-            .unwrap();
-        s.commit(Some(Duration::from_secs(600))).await.unwrap();
-        assert_eq!(fresh_read(&target).await.len(), 2);
-    }
-    // The session that started the confirmed commit is gone: the device
-    // restores running (RFC 6241 §8.4) and frees the lock.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let now = fresh_read(&target).await;
-        if now == map(&[("eth1", "base")]) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "not reverted: {now:?}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    let mut s = driver().open(&target).await.unwrap();
-    s.load(&LoadMode::Merge, &interfaces(&[itf("eth3", None)]))
-        .await
-        .expect("the lock is free");
-    s.commit(None).await.unwrap();
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "base"), ("eth3", "")])
-    );
-}
-
-/// Times a full push (open, Replace load, diff, confirmed commit, confirm)
-/// against netconfd: printed for the record, bounded only generously.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_timings() {
     let nc = Netconfd::start("candidate");
     let target = nc.target("leaf14");
@@ -620,33 +367,4 @@ async fn push_timings() {
             "{what} took {v:?}"
         );
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_late_confirm_is_refused_and_the_change_is_gone() {
-    let nc = Netconfd::start("candidate");
-    let target = nc.target("leaf15");
-    push(&target, &interfaces(&[itf("eth1", Some("base"))])).await;
-    let mut s = driver().open(&target).await.unwrap();
-    s.load(&LoadMode::Merge, &interfaces(&[itf("eth2", None)]))
-        .await
-        .unwrap();
-    s.commit(Some(Duration::from_secs(1))).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let e = s.confirm().await.unwrap_err();
-    assert!(
-        matches!(&e, DriverError::CommitFailed { device, detail } if device == "leaf15" && detail.contains("past its")),
-        "{e:?}"
-    );
-    assert_eq!(fresh_read(&target).await, map(&[("eth1", "base")]));
-    // The session goes on: rollback has nothing left to undo, a new push works.
-    s.rollback().await.expect("nothing to roll back");
-    s.load(&LoadMode::Merge, &interfaces(&[itf("eth3", None)]))
-        .await
-        .unwrap();
-    s.commit(None).await.unwrap();
-    assert_eq!(
-        fresh_read(&target).await,
-        map(&[("eth1", "base"), ("eth3", "")])
-    );
 }

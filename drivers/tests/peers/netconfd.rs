@@ -11,11 +11,14 @@
 //! in `~/.yuma/backup-cfg.xml`, and parallel servers would restore each
 //! other's.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use naas_driver::Target;
+use naas_driver::netconf::xml::parse_fragment;
+use naas_driver::ssh::SshOptions;
+use naas_driver::{Driver, LoadMode, NetconfDriver, NetconfOptions, Session, Target};
 
 use super::TempDir;
 use super::sshd::{self, Sshd};
@@ -162,4 +165,80 @@ impl Drop for Netconfd {
             let _ = child.wait();
         }
     }
+}
+
+// Helpers of the NETCONF tests: ietf-interfaces config and reading it back.
+
+/// The ietf-interfaces namespace.
+pub const IF: &str = "urn:ietf:params:xml:ns:yang:ietf-interfaces";
+/// The iana-if-type namespace.
+pub const IANA_IF: &str = "urn:ietf:params:xml:ns:yang:iana-if-type";
+
+/// The driver the tests use: generous timeouts, no keepalive.
+pub fn driver() -> NetconfDriver {
+    NetconfDriver::new(NetconfOptions {
+        ssh: SshOptions {
+            connect_timeout: Duration::from_secs(15),
+            keepalive: None,
+        },
+        rpc_timeout: Duration::from_secs(30),
+        ..NetconfOptions::default()
+    })
+}
+
+/// An ietf-interfaces entry (with the mandatory type), optional description.
+pub fn itf(name: &str, description: Option<&str>) -> String {
+    let d = description
+        .map(|d| format!("<description>{d}</description>"))
+        .unwrap_or_default();
+    format!(
+        r#"<interface><name>{name}</name><type xmlns:ianaift="{IANA_IF}">ianaift:ethernetCsmacd</type>{d}</interface>"#
+    )
+}
+
+/// An `<interfaces>` fragment holding `entries`.
+pub fn interfaces(entries: &[String]) -> String {
+    format!(
+        r#"<interfaces xmlns="{IF}">{}</interfaces>"#,
+        entries.concat()
+    )
+}
+
+/// The device's interfaces: name → description ("" when none).
+pub async fn read_interfaces(session: &mut Box<dyn Session>) -> BTreeMap<String, String> {
+    let text = session.running_config().await.expect("get-config running");
+    let tree = parse_fragment(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    let mut out = BTreeMap::new();
+    for top in tree.iter().filter(|e| e.name == "interfaces" && e.ns == IF) {
+        for i in &top.children {
+            let name = i.child("name").map(|n| n.text.clone()).unwrap_or_default();
+            let d = i
+                .child("description")
+                .map(|n| n.text.clone())
+                .unwrap_or_default();
+            out.insert(name, d);
+        }
+    }
+    out
+}
+
+/// Reads the interfaces in a fresh session (what another client sees).
+pub async fn fresh_read(target: &Target) -> BTreeMap<String, String> {
+    let mut s = driver().open(target).await.expect("open");
+    read_interfaces(&mut s).await
+}
+
+/// name → description, as [`read_interfaces`] returns.
+pub fn map(entries: &[(&str, &str)]) -> BTreeMap<String, String> {
+    entries
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// Commits `config` as a merge in a session of its own.
+pub async fn push(target: &Target, config: &str) {
+    let mut s = driver().open(target).await.expect("open");
+    s.load(&LoadMode::Merge, config).await.expect("load");
+    s.commit(None).await.expect("commit");
 }
