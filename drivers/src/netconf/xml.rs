@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 /// The NETCONF base namespace.
 pub const NC_NS: &str = "urn:ietf:params:xml:ns:netconf:base:1.0";
+/// The namespace of the predeclared `xml:` prefix.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// One XML element.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,13 +70,21 @@ impl Element {
             escape_into(uri, true, out);
             out.push('"');
         }
+        // Namespaced attributes: `nc:` for NETCONF's (operation), `xml:` as
+        // predeclared, a generated prefix for others (YANG's insert/key/value).
+        let mut declared: Vec<&str> = Vec::new();
         for ((ns, name), value) in &self.attrs {
             out.push(' ');
             if ns == NC_NS {
                 out.push_str("nc:");
+            } else if ns == XML_NS {
+                out.push_str("xml:");
             } else if !ns.is_empty() {
-                // Attribute namespaces other than NETCONF's are not used in config.
-                continue;
+                let i = declared.iter().position(|d| d == ns).unwrap_or_else(|| {
+                    declared.push(ns);
+                    declared.len() - 1
+                });
+                out.push_str(&format!("naas{i}:"));
             }
             out.push_str(name);
             out.push_str("=\"");
@@ -83,6 +93,11 @@ impl Element {
         }
         if self.attrs.keys().any(|(ns, _)| ns == NC_NS) {
             out.push_str(&format!(" xmlns:nc=\"{NC_NS}\""));
+        }
+        for (i, ns) in declared.iter().enumerate() {
+            out.push_str(&format!(" xmlns:naas{i}=\""));
+            escape_into(ns, true, out);
+            out.push('"');
         }
         if self.children.is_empty() && self.text.is_empty() {
             out.push_str("/>");
@@ -253,6 +268,15 @@ mod tests {
             tree,
             "round trip: {written}"
         );
+    }
+
+    #[test]
+    fn other_namespaced_attributes_survive_a_round_trip() {
+        let xml = r#"<list xmlns="urn:x" xmlns:yang="urn:ietf:params:xml:ns:yang:1" yang:insert="after" yang:key="[k='1']" xml:lang="en"><k>2</k></list>"#;
+        let tree = parse_fragment(xml).unwrap();
+        let written = write_fragment(&tree);
+        assert_eq!(parse_fragment(&written).unwrap(), tree, "{written}");
+        assert!(written.contains(r#"naas0:insert="after""#), "{written}");
     }
 
     #[test]
