@@ -58,6 +58,23 @@ impl Element {
 
     /// Writes the element as XML; `parent_ns` is the default namespace in scope.
     pub fn write(&self, parent_ns: &str, out: &mut String) {
+        self.open_tag(parent_ns, out);
+        if self.children.is_empty() && self.text.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        escape_into(&self.text, false, out);
+        for child in &self.children {
+            child.write(&self.ns, out);
+        }
+        out.push_str("</");
+        out.push_str(&self.name);
+        out.push('>');
+    }
+
+    /// `<name` with its namespace declarations and attributes, unclosed.
+    fn open_tag(&self, parent_ns: &str, out: &mut String) {
         out.push('<');
         out.push_str(&self.name);
         if self.ns != parent_ns {
@@ -99,18 +116,6 @@ impl Element {
             escape_into(ns, true, out);
             out.push('"');
         }
-        if self.children.is_empty() && self.text.is_empty() {
-            out.push_str("/>");
-            return;
-        }
-        out.push('>');
-        escape_into(&self.text, false, out);
-        for child in &self.children {
-            child.write(&self.ns, out);
-        }
-        out.push_str("</");
-        out.push_str(&self.name);
-        out.push('>');
     }
 }
 
@@ -212,21 +217,12 @@ pub fn escape(text: &str) -> String {
 pub fn pretty(elements: &[Element]) -> String {
     fn walk(e: &Element, depth: usize, parent_ns: &str, out: &mut String) {
         out.push_str(&"  ".repeat(depth));
-        let mut head = String::new();
-        let bare = Element {
-            children: Vec::new(),
-            text: String::new(),
-            ..e.clone()
-        };
-        bare.write(parent_ns, &mut head);
         if e.is_leaf() {
-            let mut leaf = String::new();
-            e.write(parent_ns, &mut leaf);
-            out.push_str(&leaf);
+            e.write(parent_ns, out);
             out.push('\n');
             return;
         }
-        out.push_str(head.trim_end_matches("/>"));
+        e.open_tag(parent_ns, out);
         out.push_str(">\n");
         for c in &e.children {
             walk(c, depth + 1, &e.ns, out);
@@ -277,6 +273,16 @@ mod tests {
         let written = write_fragment(&tree);
         assert_eq!(parse_fragment(&written).unwrap(), tree, "{written}");
         assert!(written.contains(r#"naas0:insert="after""#), "{written}");
+    }
+
+    #[test]
+    fn pretty_puts_one_element_or_leaf_per_line() {
+        let tree = parse_fragment(r#"<a xmlns="urn:a"><b><c>1</c><d/></b></a>"#).unwrap();
+        assert_eq!(
+            pretty(&tree),
+            "<a xmlns=\"urn:a\">\n  <b>\n    <c>1</c>\n    <d/>\n  </b>\n</a>\n"
+        );
+        assert_eq!(parse_fragment(&pretty(&tree)).unwrap(), tree);
     }
 
     #[test]
