@@ -416,3 +416,34 @@ async fn the_global_session_bound_holds_across_devices() {
     drop(a);
     d.open(&other).await.expect("a slot is free again");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_device_that_prompts_then_never_answers_is_a_command_timeout() {
+    peers::sshd::ensure_user(&[]);
+    // A "router" that shows a prompt once and then reads nothing.
+    let sshd = peers::sshd::Sshd::start("ForceCommand /bin/sh -c 'printf \"r1# \"; exec sleep 60'");
+    let d = CliDriver::new(CliOptions {
+        command_timeout: Duration::from_secs(1),
+        ..CliOptions::default()
+    });
+    let start = Instant::now();
+    let e = d
+        .open(&sshd.password_target("r1", "frr", 0))
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    // Bounded far above the 1 s timeout: the timeout is what is tested.
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        e,
+        DriverError::CommandTimeout {
+            device: "r1".into(),
+            command: "terminal length 0".into(),
+            timeout: Duration::from_secs(1),
+        }
+    );
+}

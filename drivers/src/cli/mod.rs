@@ -14,6 +14,7 @@
 //! production, [`ReplayShell`] (recorded transcripts) in tests.
 
 pub mod platform;
+mod scope;
 pub mod session;
 pub mod shell;
 

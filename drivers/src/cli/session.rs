@@ -2,14 +2,16 @@
 //!
 //! Platforms without a candidate (FRR, IOS-XE) apply each line as it is
 //! typed, so the session snapshots the running config at load; when the
-//! device rejects a line in the middle of a commit, the session types the
+//! device rejects a line in the middle of a commit (or the commit times out
+//! or loses the connection, reconnecting once), the session types the
 //! way back to the snapshot (only the lines the commit changed) and checks
 //! that the running config holds them again before returning the rejection.
 //! `rollback` after a commit does the same. A confirmed commit on these
 //! platforms is emulated by the session: a timer task rolls back unless
-//! [`Session::confirm`] comes in time. It needs the session's SSH connection
-//! (it reconnects once if that dropped), so unlike a device-side confirmed
-//! commit it cannot undo anything while naas cannot reach the device.
+//! [`Session::confirm`] comes in time, even after the session is dropped
+//! (the device stays locked for naas until then). It needs the session's SSH
+//! connection (it reconnects once if that dropped), so unlike a device-side
+//! confirmed commit it cannot undo anything while naas cannot reach the device.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,8 +23,9 @@ use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 use super::platform::CliPlatform;
+use super::scope::{expand_kept, lineages, restrict};
 use super::shell::{Shell, ShellError};
-use crate::config_tree::{ConfigTree, Node, future, remediation_scoped};
+use crate::config_tree::{future, remediation_scoped};
 use crate::{DriverError, LoadMode, Session};
 
 /// Opens a new shell (after the connection dropped), set up and at its prompt.
@@ -83,52 +86,6 @@ fn tree_error(device: &str, what: &str, e: impl std::fmt::Display) -> DriverErro
         line: String::new(),
         message: format!("naas cannot parse the {what}: {e}"),
     }
-}
-
-/// The lineages of a config.
-fn lineages(text: &str, p: &CliPlatform) -> Result<BTreeSet<Vec<String>>, String> {
-    ConfigTree::parse(&p.tree_text(text), p.tree)
-        .map(|t| t.root.lineages())
-        .map_err(|e| e.to_string())
-}
-
-/// The lines of `text` whose lineage is in `keep`, as config text.
-fn restrict(text: &str, keep: &BTreeSet<Vec<String>>, p: &CliPlatform) -> Result<String, String> {
-    let mut root = Node::new("");
-    for lineage in lineages(text, p)?.intersection(keep) {
-        let mut node = &mut root;
-        for line in lineage {
-            node = node.child_or_insert(line);
-        }
-    }
-    Ok(ConfigTree { root }.to_text(p.tree))
-}
-
-/// Types the negation of a kept section as the negation of each of its
-/// lines on the device (`running`), under the section line.
-fn expand_kept(
-    commands: Vec<String>,
-    running: &str,
-    p: &CliPlatform,
-) -> Result<Vec<String>, String> {
-    if !commands.iter().any(|c| p.kept_section(c).is_some()) {
-        return Ok(commands);
-    }
-    let tree = ConfigTree::parse(&p.tree_text(running), p.tree).map_err(|e| e.to_string())?;
-    let pad = " ".repeat(p.tree.indent);
-    let mut out = Vec::with_capacity(commands.len());
-    for c in commands {
-        match p.kept_section(&c).and_then(|s| tree.root.child(s)) {
-            Some(section) => {
-                out.push(section.text().to_string());
-                for child in section.children() {
-                    out.push(format!("{pad}{}", p.tree.negate(child.text())));
-                }
-            }
-            None => out.push(c),
-        }
-    }
-    Ok(out)
 }
 
 impl CliSession {
@@ -415,8 +372,9 @@ impl Inner {
                 self.committed = Some(committed);
                 Ok(())
             }
-            Err(e @ DriverError::ConfigRejected { .. }) if p.candidate.is_none() => {
-                // The lines before the rejected one are live: take them back.
+            Err(e) if p.candidate.is_none() => {
+                // The lines typed before the failure are live: take them back
+                // (a rejection, a timeout, a dropped connection alike).
                 self.committed = Some(committed);
                 self.rollback().await.map_err(|r| DriverError::CommitFailed {
                     device: self.device.clone(),

@@ -149,8 +149,15 @@ impl Shell for SshShell {
                 self.open = false;
                 ShellError::Closed(format!("cannot send to the device: {e}"))
             })?;
-        let answer = self.read_to_prompt(timeout).await?;
-        Ok(strip_echo(&answer, line))
+        match self.read_to_prompt(timeout).await {
+            Ok(answer) => Ok(strip_echo(&answer, line)),
+            Err(e) => {
+                // A late answer would be read as the next command's: this
+                // dialog is out of step, the session reconnects for the next.
+                self.open = false;
+                Err(e)
+            }
+        }
     }
 
     fn is_open(&self) -> bool {

@@ -21,24 +21,61 @@ pub fn available() -> bool {
     super::installed("/usr/sbin/sshd") && super::installed("/usr/bin/ssh-keygen")
 }
 
+/// Runs `program` (feeding `input` to its stdin) until it succeeds: user
+/// tools lock files under /etc and fail while another test process holds
+/// them. Panics after 5 s of failures.
+fn retry(program: &str, args: &[&str], input: &str) {
+    use std::io::Write;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("run {program}: {e}"));
+        let _ = child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes());
+        let out = child.wait_with_output().expect("wait");
+        if out.status.success() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{program} {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn user_exists() -> bool {
+    Command::new("id")
+        .arg(USER)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 /// Creates the test user if absent (shell `/bin/sh`), adds it to the
-/// `groups` that exist, and sets its password.
+/// `groups` that exist, and sets its password. Safe to call from several
+/// test threads and processes at once.
 pub fn ensure_user(groups: &[&str]) {
-    // Tests run in threads: useradd, usermod and chpasswd lock /etc files
-    // and fail when another holds them.
     static USER_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = USER_LOCK
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let exists = Command::new("id")
-        .arg(USER)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !exists {
-        // Two tests may race to create it: a failure is fine if it exists after.
+    if !user_exists() {
+        // Another process may create it first: fine if it exists after.
         let _ = Command::new("useradd")
             .args(["-m", "-s", "/bin/sh", USER])
             .output();
+        if !user_exists() {
+            retry("useradd", &["-m", "-s", "/bin/sh", USER], "");
+        }
     }
     let member_of = Command::new("id")
         .args(["-nG", USER])
@@ -46,32 +83,15 @@ pub fn ensure_user(groups: &[&str]) {
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default();
     for g in groups {
-        if member_of.split_whitespace().any(|m| m == *g) {
-            continue;
-        }
-        if Command::new("getent")
+        let exists = Command::new("getent")
             .args(["group", g])
             .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            run("usermod", &["-aG", g, USER]);
+            .is_ok_and(|o| o.status.success());
+        if exists && !member_of.split_whitespace().any(|m| m == *g) {
+            retry("usermod", &["-aG", g, USER], "");
         }
     }
-    let mut chpasswd = Command::new("chpasswd")
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("run chpasswd");
-    use std::io::Write;
-    chpasswd
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{USER}:{PASSWORD}\n").as_bytes())
-        .expect("write to chpasswd");
-    assert!(
-        chpasswd.wait().expect("chpasswd").success(),
-        "chpasswd failed"
-    );
+    retry("chpasswd", &[], &format!("{USER}:{PASSWORD}\n"));
 }
 
 /// Generates an ed25519 key pair at `path` (`path.pub` for the public line).
