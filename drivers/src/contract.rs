@@ -149,8 +149,9 @@ pub trait Session: Send {
     /// Loads a candidate.
     async fn load(&mut self, mode: &LoadMode, config: &str) -> Result<(), DriverError>;
     /// What committing the candidate would change, empty when nothing: a
-    /// unified diff (memory driver) or the commands commit would type, one
-    /// per line (CLI driver).
+    /// unified diff (memory driver; NETCONF: running against the candidate
+    /// datastore, or the pending edit-config payload on a device without
+    /// `:candidate`) or the commands commit would type, one per line (CLI driver).
     async fn diff(&mut self) -> Result<String, DriverError>;
     /// Commits the candidate; with `confirm_within`, the device rolls back
     /// by itself unless [`Session::confirm`] comes in time.

@@ -10,7 +10,9 @@ pub mod cli;
 pub mod config_tree;
 mod contract;
 mod memory;
+pub mod netconf;
 pub mod ssh;
 
 pub use contract::{Driver, DriverError, LoadMode, Secret, Session, Target};
 pub use memory::{MemoryDriver, Pushed};
+pub use netconf::{NetconfDriver, NetconfOptions};

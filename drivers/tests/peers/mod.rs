@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod frr;
+pub mod netconfd;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
