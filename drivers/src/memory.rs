@@ -21,6 +21,18 @@ pub struct Pushed {
 struct Devices {
     running: BTreeMap<String, String>,
     pushes: Vec<Pushed>,
+    faults: BTreeMap<String, Fault>,
+}
+
+/// A failure the memory driver plays for a device, to test what callers do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `open` fails (unreachable).
+    Unreachable,
+    /// `load` rejects the candidate.
+    Reject,
+    /// `commit` fails.
+    Commit,
 }
 
 /// Devices kept in memory. Clones share the devices.
@@ -42,6 +54,19 @@ impl MemoryDriver {
         self.lock().running.get(device).cloned().unwrap_or_default()
     }
 
+    /// Makes `device` fail as `fault` says from now on (`None`: heals it).
+    pub fn set_fault(&self, device: &str, fault: Option<Fault>) {
+        let mut d = self.lock();
+        match fault {
+            Some(f) => d.faults.insert(device.to_string(), f),
+            None => d.faults.remove(device),
+        };
+    }
+
+    fn fault(&self, device: &str) -> Option<Fault> {
+        self.lock().faults.get(device).copied()
+    }
+
     /// Every commit so far, oldest first.
     #[must_use]
     pub fn pushes(&self) -> Vec<Pushed> {
@@ -56,6 +81,12 @@ impl MemoryDriver {
 #[async_trait]
 impl Driver for MemoryDriver {
     async fn open(&self, target: &Target) -> Result<Box<dyn Session>, DriverError> {
+        if self.fault(&target.device) == Some(Fault::Unreachable) {
+            return Err(DriverError::Connect {
+                device: target.device.clone(),
+                reason: "connection refused (memory driver fault)".into(),
+            });
+        }
         Ok(Box::new(MemorySession {
             driver: self.clone(),
             device: target.device.clone(),
@@ -79,6 +110,13 @@ impl Session for MemorySession {
     }
 
     async fn load(&mut self, mode: &LoadMode, config: &str) -> Result<(), DriverError> {
+        if self.driver.fault(&self.device) == Some(Fault::Reject) {
+            return Err(DriverError::ConfigRejected {
+                device: self.device.clone(),
+                line: config.lines().next().unwrap_or_default().to_string(),
+                message: "% Invalid input (memory driver fault)".into(),
+            });
+        }
         let base = self
             .candidate
             .clone()
@@ -110,6 +148,12 @@ impl Session for MemorySession {
     }
 
     async fn commit(&mut self, _confirm_within: Option<Duration>) -> Result<(), DriverError> {
+        if self.driver.fault(&self.device) == Some(Fault::Commit) {
+            return Err(DriverError::CommitFailed {
+                device: self.device.clone(),
+                detail: "commit refused (memory driver fault)".into(),
+            });
+        }
         let Some(candidate) = self.candidate.take() else {
             return Ok(());
         };

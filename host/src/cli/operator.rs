@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use kube::CustomResourceExt;
 
 use super::{Cli, CliError};
-use crate::driver::MemoryDriver;
+use crate::driver::{DeviceDriver, MemoryDriver};
 use crate::operator::{self, Device, OperatorConfig, Plugin};
 
 /// Arguments of `naas crds`.
@@ -22,6 +22,9 @@ pub struct CrdsArgs {
 /// Which driver pushes configs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DriverChoice {
+    /// Real devices over SSH: the CLI driver (frr, eos, ios, junos) or
+    /// NETCONF (platform `netconf`), host keys verified.
+    Devices,
     /// Keep device configs in memory (examples, tests): nothing leaves the host.
     Memory,
 }
@@ -33,7 +36,7 @@ pub struct OperatorArgs {
     #[arg(long, env = "NAAS_NAMESPACE", default_value = "naas-system")]
     pub namespace: String,
     /// The driver that pushes configs to devices.
-    #[arg(long, value_enum, default_value_t = DriverChoice::Memory)]
+    #[arg(long, value_enum, default_value_t = DriverChoice::Devices)]
     pub driver: DriverChoice,
 }
 
@@ -89,7 +92,8 @@ pub(super) async fn run_operator(cli: &Cli, args: &OperatorArgs) -> Result<(), C
         cli.cache_dir.clone().or_else(super::default_cache_dir)
     };
     let scratch = std::env::temp_dir().join(format!("naas-operator-{}", std::process::id()));
-    let driver = match args.driver {
+    let driver: Arc<dyn crate::driver::Driver> = match args.driver {
+        DriverChoice::Devices => Arc::new(DeviceDriver::default()),
         DriverChoice::Memory => Arc::new(MemoryDriver::new()),
     };
     operator::run(

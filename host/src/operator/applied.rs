@@ -18,8 +18,14 @@ use serde_json::json;
 
 use super::services::Plan;
 use super::{Context, Error};
+use crate::driver::transaction::{self, Change};
 use crate::driver::{LoadMode, Secret as Credential, Target};
 use crate::pipeline::Evaluation;
+
+/// How long a device waits for the confirmation of a commit before it
+/// reverts by itself (where the platform has confirmed commits): long
+/// enough for every device of a transaction to commit.
+const CONFIRM_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Label on every applied-config ConfigMap.
 pub const APPLIED_LABEL: &str = "naas.io/applied-config";
@@ -221,43 +227,31 @@ fn union(fragments: &BTreeMap<String, String>) -> String {
     text
 }
 
-/// Prepares every device, then commits them all; rolls back the committed
-/// ones when a commit fails. Returns whether any device's config changed.
+/// Pushes every device's new naas config as one transaction (see
+/// [`crate::driver::transaction`]): all devices commit, or none keeps a
+/// change. Returns whether any device's config changed.
 async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error> {
-    let mut sessions = Vec::with_capacity(pushes.len());
-    let mut changed = false;
+    let mut changes = Vec::with_capacity(pushes.len());
     for p in pushes {
-        let target = target(ctx, &p.device).await?;
-        let mut s = ctx.driver.open(&target).await.map_err(Error::Driver)?;
-        let mode = LoadMode::Replace {
-            applied: p.applied.clone(),
-        };
-        s.load(&mode, &union(&p.fragments))
-            .await
-            .map_err(Error::Driver)?;
-        let diff = s.diff().await.map_err(Error::Driver)?;
-        if diff.is_empty() {
-            s.discard().await.map_err(Error::Driver)?;
-            continue;
-        }
-        changed = true;
-        sessions.push((p.device.clone(), s));
+        changes.push(Change {
+            target: target(ctx, &p.device).await?,
+            mode: LoadMode::Replace {
+                applied: p.applied.clone(),
+            },
+            config: union(&p.fragments),
+        });
     }
-    let mut committed = Vec::new();
-    for (device, mut s) in sessions {
-        if let Err(e) = s.commit(None).await {
-            for (_, c) in &mut committed {
-                let c: &mut Box<dyn crate::driver::Session> = c;
-                let _ = c.rollback().await;
-            }
-            return Err(Error::Push {
-                device,
-                detail: format!("{e}; the devices committed before it were rolled back"),
-            });
-        }
-        committed.push((device, s));
-    }
-    Ok(changed)
+    let plan = transaction::Plan {
+        changes,
+        confirm_within: Some(CONFIRM_WITHIN),
+    };
+    let outcomes = transaction::apply(ctx.driver.as_ref(), plan)
+        .await
+        .map_err(|e| Error::Push {
+            device: e.device().to_string(),
+            detail: e.to_string(),
+        })?;
+    Ok(outcomes.iter().any(|o| o.committed))
 }
 
 /// Records what was applied on a device (creates or replaces its ConfigMap).
