@@ -54,6 +54,14 @@ impl MemoryDriver {
         self.lock().running.get(device).cloned().unwrap_or_default()
     }
 
+    /// Sets the running config of `device`, as someone editing the device by
+    /// hand would.
+    pub fn set_running(&self, device: &str, config: &str) {
+        self.lock()
+            .running
+            .insert(device.to_string(), config.to_string());
+    }
+
     /// Makes `device` fail as `fault` says from now on (`None`: heals it).
     pub fn set_fault(&self, device: &str, fault: Option<Fault>) {
         let mut d = self.lock();

@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
+mod drift;
 mod harness;
 #[path = "../common/registry.rs"]
 mod registry_support;
@@ -324,6 +325,9 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
 
     // Template overrides from the Plugin's templates ConfigMap.
     templates::overrides_from_a_configmap(&client, &plugins, &services, &driver, within).await;
+
+    // Drift: a line naas applied, removed by hand, is reported, then healed.
+    drift::reported_then_healed(&client, &driver, within).await;
 
     // Deleting a service runs cleanup: exactly its lines leave the device.
     apply_ports(

@@ -8,6 +8,7 @@
 //! idempotent settings, ordering, normalisation) is data in a [`Platform`];
 //! the algorithm knows no platform.
 
+mod drift;
 mod platform;
 mod remediation;
 mod tree;
@@ -15,6 +16,7 @@ mod tree;
 #[cfg(test)]
 mod tests;
 
+pub use drift::{Drift, drift};
 pub use platform::{
     EOS, FRR, IOS, LineSub, MatchRule, OrderRule, Platform, SectionExit, lineage_matches,
 };

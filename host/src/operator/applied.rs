@@ -55,7 +55,7 @@ struct DevicePush {
 }
 
 impl AppliedConfigs {
-    fn lock_of(&self, device: &str) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn lock_of(&self, device: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.locks
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -203,7 +203,7 @@ impl AppliedConfigs {
 }
 
 /// One device's applied configs and its ConfigMap's resourceVersion (`None`: no record yet).
-async fn record_of(ctx: &Context, device: &str) -> Result<Record, Error> {
+pub(super) async fn record_of(ctx: &Context, device: &str) -> Result<Record, Error> {
     let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
     let cm = api
         .get_opt(&format!("naas-applied-{device}"))
@@ -216,7 +216,7 @@ async fn record_of(ctx: &Context, device: &str) -> Result<Record, Error> {
 }
 
 /// The device's whole naas config: its services' configs in key order.
-fn union(fragments: &BTreeMap<String, String>) -> String {
+pub(super) fn union(fragments: &BTreeMap<String, String>) -> String {
     let mut text = String::new();
     for t in fragments.values() {
         text.push_str(t);
@@ -282,7 +282,7 @@ async fn record(ctx: &Context, p: &DevicePush) -> Result<Option<String>, Error> 
 }
 
 /// How to reach `device`: its Device and the credentials in its Secret.
-async fn target(ctx: &Context, device: &str) -> Result<Target, Error> {
+pub(super) async fn target(ctx: &Context, device: &str) -> Result<Target, Error> {
     let d = ctx
         .all_devices()
         .await

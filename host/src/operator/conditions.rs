@@ -1,4 +1,4 @@
-//! `Ready` conditions with observedGeneration, kept stable so that status is written only when it changes.
+//! Conditions (`Ready`, `InSync`) with observedGeneration, kept stable so that status is written only when it changes.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
@@ -12,16 +12,29 @@ pub fn ready(
     generation: Option<i64>,
     previous: &[Condition],
 ) -> Condition {
+    condition("Ready", ready, reason, message, generation, previous)
+}
+
+/// A condition of type `type_` (see [`ready`]).
+#[must_use]
+pub fn condition(
+    type_: &str,
+    ready: bool,
+    reason: &str,
+    message: impl Into<String>,
+    generation: Option<i64>,
+    previous: &[Condition],
+) -> Condition {
     let status = if ready { "True" } else { "False" };
     let last_transition_time = previous
         .iter()
-        .find(|c| c.type_ == "Ready" && c.status == status)
+        .find(|c| c.type_ == type_ && c.status == status)
         .map_or_else(
             || Time(k8s_openapi::jiff::Timestamp::now()),
             |c| c.last_transition_time.clone(),
         );
     Condition {
-        type_: "Ready".into(),
+        type_: type_.into(),
         status: status.into(),
         reason: reason.into(),
         message: message.into(),

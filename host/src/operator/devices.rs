@@ -1,4 +1,4 @@
-//! The Device controller: checks a Device (host key policy, tenant port grants) and reports it in status.
+//! The Device controller: checks a Device (host key policy, tenant port grants, driver), runs its drift checks, and reports both in status.
 
 use std::sync::Arc;
 
@@ -6,7 +6,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 
-use super::{Context, Device, DeviceStatus, Error, conditions};
+use super::{Context, Device, DeviceStatus, DriverKind, Error, conditions, drift};
 
 /// Reconciles one Device.
 pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -18,7 +18,34 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
     } else {
         (false, "Invalid", problems.join("; "))
     };
+    // The drift check, every driftCheckInterval, on a valid Device.
+    let interval = drift::interval(&d).ok().flatten();
+    let finding = match interval {
+        Some(_) if ready => drift::check(&ctx, &d).await,
+        _ => None,
+    };
+    let mut conditions = vec![conditions::ready(
+        ready,
+        reason,
+        message.clone(),
+        generation,
+        &previous.conditions,
+    )];
+    if let Some(f) = &finding {
+        conditions.push(conditions::condition(
+            "InSync",
+            f.in_sync,
+            f.reason,
+            f.message.clone(),
+            generation,
+            &previous.conditions,
+        ));
+    }
     let status = DeviceStatus {
+        reachable: finding
+            .as_ref()
+            .map_or(previous.reachable, |f| Some(f.reachable)),
+        drift: finding.as_ref().map_or_else(Vec::new, |f| f.lines.clone()),
         host_key_verification: Some(
             if d.spec.insecure_skip_host_key_verification {
                 "Skipped"
@@ -27,15 +54,21 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
             }
             .into(),
         ),
-        conditions: vec![conditions::ready(
-            ready,
-            reason,
-            message.clone(),
-            generation,
-            &previous.conditions,
-        )],
+        conditions,
         ..previous.clone()
     };
+    if let Some(f) = &finding {
+        let was = previous.conditions.iter().find(|c| c.type_ == "InSync");
+        let changed = was.is_none_or(|c| c.reason != f.reason || c.message != f.message);
+        if changed && f.reason != "InSync" {
+            let kind = if f.reason == "Healed" {
+                EventType::Normal
+            } else {
+                EventType::Warning
+            };
+            ctx.event(&*d, kind, f.reason, &f.message).await;
+        }
+    }
     if d.status.as_ref() != Some(&status) {
         if !ready {
             ctx.event(&*d, EventType::Warning, "Invalid", &message)
@@ -51,7 +84,7 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
         }
         ctx.apply_status(&*d, &status).await?;
     }
-    Ok(Action::await_change())
+    Ok(interval.map_or_else(Action::await_change, Action::requeue))
 }
 
 /// Retries a failed Device.
@@ -71,6 +104,16 @@ fn check(d: &Device) -> Vec<String> {
             problems.push(format!("spec.hostKey {k:?} is not an OpenSSH public key (`ssh-ed25519 AAAA…`)"));
         }
         _ => {}
+    }
+    let netconf = d.spec.platform == crate::driver::NETCONF_PLATFORM;
+    if netconf != (d.spec.driver == DriverKind::Netconf) {
+        problems.push(format!(
+            "spec.driver {:?} does not fit spec.platform {:?}: platform netconf takes driver netconf, CLI platforms (frr, eos, ios, junos) take driver cli",
+            d.spec.driver, d.spec.platform
+        ));
+    }
+    if let Err(e) = drift::interval(d) {
+        problems.push(e);
     }
     for (i, t) in d.spec.tenants.iter().enumerate() {
         for (j, p) in t.ports.iter().enumerate() {

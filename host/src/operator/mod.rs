@@ -9,6 +9,7 @@
 mod applied;
 mod conditions;
 mod devices;
+mod drift;
 mod mirror;
 mod plugins;
 mod resources;

@@ -182,6 +182,25 @@ pub struct DeviceSpec {
     #[serde(default)]
     #[schemars(extend("x-kubernetes-preserve-unknown-fields" = true))]
     pub facts: serde_json::Map<String, serde_json::Value>,
+    /// How often to read the running config and check that naas's lines
+    /// are all there (e.g. `10m`); unset: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift_check_interval: Option<String>,
+    /// What to do about drift: `report` it (status and an Event), or `heal`
+    /// (push naas's config again).
+    #[serde(default)]
+    pub drift_policy: DriftPolicy,
+}
+
+/// What the host does when a device drifted from what naas applied.
+#[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DriftPolicy {
+    /// Say so in status (condition `InSync`, `drift`) and an Event.
+    #[default]
+    Report,
+    /// Also push naas's config again.
+    Heal,
 }
 
 fn default_port() -> u16 {
@@ -225,7 +244,8 @@ pub struct DeviceStatus {
     /// sha256 of the config naas intends the device to have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intended_config_digest: Option<String>,
-    /// Lines missing from or back on the device since the last push.
+    /// naas's lines missing from the device (`missing: …`) or removed lines
+    /// back on it (`returned: …`), at the last drift check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub drift: Vec<String>,
     /// `Ready`, with reason, message and observedGeneration.
