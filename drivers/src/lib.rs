@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config_tree;
 mod contract;
 mod devices;
+pub mod interfaces;
 mod memory;
 pub mod netconf;
 pub mod ssh;

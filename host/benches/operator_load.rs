@@ -159,7 +159,11 @@ async fn main() {
         .unwrap();
 
     let cache = tempfile::tempdir().unwrap();
-    let op = harness::start_operator(&client, &MemoryDriver::new(), cache.path());
+    let op = harness::start_operator(
+        &client,
+        std::sync::Arc::new(MemoryDriver::new()),
+        cache.path(),
+    );
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("network.naas.io", "v1alpha1", "AccessPorts"),
         "accessports",

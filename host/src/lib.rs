@@ -7,6 +7,7 @@
 //! plugin templates on the host, [`config_tree`] diffs device configs into
 //! remediation commands, and [`cli`] is the command line.
 
+pub mod admission;
 pub mod cli;
 pub mod conformance;
 pub mod digest;

@@ -164,6 +164,36 @@ fn to_service(
     })
 }
 
+/// The service a Kubernetes object of `api_version` `kind` stands for (its
+/// labels sorted, `spec` as JSON text, `{}` when it has none).
+#[must_use]
+pub fn service_of_object(
+    obj: &kube::core::DynamicObject,
+    api_version: &str,
+    kind: &str,
+) -> Service {
+    let mut labels: Vec<(String, String)> = obj
+        .metadata
+        .labels
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    labels.sort();
+    Service {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        namespace: obj.metadata.namespace.clone().unwrap_or_default(),
+        name: obj.metadata.name.clone().unwrap_or_default(),
+        generation: obj.metadata.generation.unwrap_or(0),
+        labels,
+        spec: obj
+            .data
+            .get("spec")
+            .map_or_else(|| "{}".to_string(), ToString::to_string),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

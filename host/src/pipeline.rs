@@ -4,7 +4,29 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::runtime::{self, Context, DeviceConfig, Executor, Plugin, Service, Violation};
+use crate::driver::interfaces;
+use crate::runtime::{
+    self, ConfigFormat, Context, DeviceConfig, Executor, Plugin, Service, Violation,
+};
+
+/// Interfaces a plugin rendered outside the tenant's grant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "plugin {plugin} rendered interface(s) {} on device {device}, which tenant {tenant} was not granted (granted there: {granted}); a plugin may only configure the ports granted to the service's namespace",
+    .interfaces.join(", ")
+)]
+pub struct Refusal {
+    /// The plugin.
+    pub plugin: String,
+    /// The device.
+    pub device: String,
+    /// The tenant (namespace).
+    pub tenant: String,
+    /// The interfaces outside the grant.
+    pub interfaces: Vec<String>,
+    /// The ports granted, comma-separated (or `none`).
+    pub granted: String,
+}
 
 /// Where in the pipeline a service was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +98,15 @@ pub enum PipelineError {
         service: String,
         /// The runtime error.
         source: runtime::Error,
+    },
+    /// The rendered config touches interfaces not granted to the tenant:
+    /// the host's own check of every config, whatever the plugin validated.
+    #[error("{service}: {refusal}")]
+    NotGranted {
+        /// `Kind namespace/name`.
+        service: String,
+        /// What was refused.
+        refusal: Box<Refusal>,
     },
     /// A template override of the deployment failed to render.
     #[error(
@@ -224,6 +255,9 @@ pub fn evaluate(
             ));
         }
     }
+    for c in &configs {
+        check_interfaces(plugin, context, c, &id)?;
+    }
     configs.sort_by(|a, b| a.device.cmp(&b.device));
     Ok(Evaluation {
         service: expanded,
@@ -253,6 +287,58 @@ pub async fn evaluate_async(
             service: id,
             source,
         })?
+}
+
+/// The host's tenant check of one rendered config: every interface it
+/// touches (read with the drivers' parsers) must be granted to the tenant
+/// on that device. Names compare without case; anything else, such as an
+/// abbreviation of a granted port, is refused.
+fn check_interfaces(
+    plugin: &Plugin,
+    context: &Context,
+    config: &DeviceConfig,
+    id: &str,
+) -> Result<(), PipelineError> {
+    let Some(device) = context.devices.iter().find(|d| d.name == config.device) else {
+        return Ok(());
+    };
+    let touched = match config.format {
+        ConfigFormat::Cli => interfaces::of_cli(&config.text, &device.platform),
+        ConfigFormat::NetconfXml => interfaces::of_xml(&config.text),
+        // No interface model to read in free-form JSON.
+        ConfigFormat::Json => Ok(Vec::new()),
+    }
+    .map_err(|e| PipelineError::Contract {
+        service: id.to_string(),
+        plugin: plugin.name().to_string(),
+        stage: Stage::Render,
+        detail: format!(
+            "its config for device {} cannot be read: {e}",
+            config.device
+        ),
+    })?;
+    let granted: BTreeSet<String> = device.ports.iter().map(|p| p.to_lowercase()).collect();
+    let refused: Vec<String> = touched
+        .into_iter()
+        .filter(|i| !granted.contains(&i.to_lowercase()))
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(PipelineError::NotGranted {
+        service: id.to_string(),
+        refusal: Box::new(Refusal {
+            plugin: plugin.name().to_string(),
+            device: config.device.clone(),
+            tenant: context.tenant.clone(),
+            interfaces: refused,
+            granted: if device.ports.is_empty() {
+                "none".into()
+            } else {
+                device.ports.join(", ")
+            },
+        }),
+    })
 }
 
 fn check_kind(plugin: &Plugin, service: &Service, id: &str) -> Result<(), PipelineError> {

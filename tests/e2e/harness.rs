@@ -1,10 +1,10 @@
-//! Runs the operator in-process for the e2e suite and the operator benchmark: the in-memory driver, the tests' compiled-plugin cache.
+//! Runs the operator in-process for the e2e suite and the operator benchmark: the driver given (in-memory or real devices), the tests' compiled-plugin cache.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use kube::Client;
-use naas::driver::MemoryDriver;
+use naas::driver::Driver;
 use naas::operator::{self, OperatorConfig};
 use naas::runtime::{Runtime, RuntimeConfig};
 
@@ -12,7 +12,7 @@ use naas::runtime::{Runtime, RuntimeConfig};
 /// through `driver`, with its scratch and OCI cache under `dir`.
 pub fn start_operator(
     client: &Client,
-    driver: &MemoryDriver,
+    driver: Arc<dyn Driver>,
     dir: &Path,
 ) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
     let runtime = Runtime::new(&RuntimeConfig {
@@ -27,7 +27,7 @@ pub fn start_operator(
             runtime,
             oci_cache: Some(dir.join("oci")),
             scratch_dir: dir.join("scratch"),
-            driver: Arc::new(driver.clone()),
+            driver,
         },
     ))
 }

@@ -195,7 +195,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // The operator, in this process, with the in-memory driver.
     let driver = MemoryDriver::new();
     let cache = tempfile::tempdir().unwrap();
-    let op = harness::start_operator(&client, &driver, cache.path());
+    let op = harness::start_operator(&client, std::sync::Arc::new(driver.clone()), cache.path());
 
     // Plugin Ready, its kind served as an Established CRD.
     let within = Duration::from_secs(90);
@@ -356,7 +356,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     op.abort();
     let _ = op.await;
     let pushes = driver.pushes().len();
-    let op = harness::start_operator(&client, &driver, cache.path());
+    let op = harness::start_operator(&client, std::sync::Arc::new(driver.clone()), cache.path());
     apply_ports(
         &services,
         "after-restart",
@@ -657,7 +657,7 @@ async fn the_readme_walkthrough_with_the_bundled_examples() {
     ));
 
     let driver = MemoryDriver::new();
-    let op = harness::start_operator(&client, &driver, dir.path());
+    let op = harness::start_operator(&client, std::sync::Arc::new(driver.clone()), dir.path());
     ok(kubectl(
         &kubeconfig,
         &[

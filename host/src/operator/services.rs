@@ -308,25 +308,19 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
             // Not retried: a change of the service triggers the next try.
             return Ok(Action::await_change());
         }
-        Err(e @ PipelineError::TemplateOverride { .. }) => {
+        Err(e @ (PipelineError::TemplateOverride { .. } | PipelineError::NotGranted { .. })) => {
+            let reason = match e {
+                PipelineError::NotGranted { .. } => "NotGranted",
+                _ => "TemplateError",
+            };
             let message = e.to_string();
-            let c = conditions::ready(
-                false,
-                "TemplateError",
-                message.clone(),
-                generation,
-                &previous,
-            );
+            let c = conditions::ready(false, reason, message.clone(), generation, &previous);
             write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
-            ctx.event_ref(
-                &obj.object_ref(ar),
-                EventType::Warning,
-                "TemplateError",
-                &message,
-            )
-            .await;
-            // Not retried: a change of the templates ConfigMap (watched) or
-            // of the service triggers the next try.
+            ctx.event_ref(&obj.object_ref(ar), EventType::Warning, reason, &message)
+                .await;
+            // Not retried: a change of the templates ConfigMap or of a
+            // Device's grants (both watched), or of the service, triggers
+            // the next try.
             return Ok(Action::await_change());
         }
         Err(e) => {

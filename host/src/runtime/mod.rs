@@ -9,7 +9,6 @@ mod state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -386,21 +385,19 @@ fn check_component_header(plugin: &str, bytes: &[u8]) -> RuntimeResult<()> {
     }
 }
 
-/// Advances the engine's epoch every [`EPOCH_TICK`] on a background thread,
-/// so that every Store's epoch deadline is measured in wall-clock time.
-/// Stops when dropped.
-struct EpochTicker {
-    stop: Arc<AtomicBool>,
-}
+/// Increments the engine's epoch every [`EPOCH_TICK`] on a thread of its own,
+/// so that every Store's epoch deadline is measured in wall-clock time. It
+/// runs as long as the engine lives: a loaded plugin keeps the engine, so
+/// its deadlines hold even after the [`Runtime`] that loaded it is dropped.
+struct EpochTicker;
 
 impl EpochTicker {
     fn start(engine: &Engine) -> std::io::Result<Self> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (engine, flag) = (engine.weak(), stop.clone());
+        let engine = engine.weak();
         std::thread::Builder::new()
             .name("naas-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
+                loop {
                     std::thread::sleep(EPOCH_TICK);
                     match engine.upgrade() {
                         Some(e) => e.increment_epoch(),
@@ -408,12 +405,6 @@ impl EpochTicker {
                     }
                 }
             })?;
-        Ok(Self { stop })
-    }
-}
-
-impl Drop for EpochTicker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        Ok(Self)
     }
 }

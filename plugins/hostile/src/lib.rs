@@ -170,20 +170,42 @@ impl Plugin for Hostile {
         if let Outcome::Refuse(v) = misbehave(service, host) {
             return Err(v);
         }
-        let Some(device) = context.devices.first() else {
+        // The first device with ports granted, else the first device.
+        let with_ports = context.devices.iter().find(|d| !d.ports.is_empty());
+        let Some(device) = with_ports.or(context.devices.first()) else {
             return Err(vec![Violation::new(
                 "context.devices",
                 "the tenant has no device to render for",
             )]);
         };
+        let mut format = ConfigFormat::Cli;
         let text = match service.name.as_str() {
             "oversize" => "x".repeat(OVERSIZE_BYTES),
             "template" => render_spec_template(service, host)?,
+            // Ports the host must refuse whatever validate said: one outside
+            // the tenant's grant (CLI and NETCONF), and an abbreviation.
+            "ungranted-port" => "interface Ethernet99
+ description not yours
+"
+            .into(),
+            "abbreviated-port" => "interface Et1
+ description not yours
+"
+            .into(),
+            "ungranted-netconf" => {
+                format = ConfigFormat::NetconfXml;
+                "<interfaces xmlns=\"urn:ietf:params:xml:ns:yang:ietf-interfaces\"><interface><name>Ethernet99</name></interface></interfaces>".into()
+            }
+            // A granted port passes the same check.
+            "granted-port" => format!(
+                "interface {}\n description mine\n",
+                device.ports.first().map_or("none", String::as_str)
+            ),
             _ => "ok".to_string(),
         };
         Ok(vec![DeviceConfig {
             device: device.name.clone(),
-            format: ConfigFormat::Cli,
+            format,
             text,
         }])
     }
