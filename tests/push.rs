@@ -201,8 +201,11 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
     }
     let site = Site::start(&["r1"]);
     let r1 = site.device("r1");
-    // Configured by hand before naas: never to be touched.
+    // Configured by hand before naas: never to be touched, even inside
+    // the BGP instance naas configures too.
     r1.frr.configure(&["ip route 10.7.0.0/24 Null0"]);
+    r1.frr
+        .configure(&["router bgp 65001", "neighbor 10.0.0.9 remote-as 65009"]);
     let by_hand = r1.frr.running();
     site.manifest("bgp.yaml", &bgp("upstream", "r1", 65001, "transit-a"));
     site.manifest("access.yaml", &access("web servers"));
@@ -210,6 +213,7 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
 
     // 1. diff, then push: both services' lines on the device.
     let diff = site.ok("diff", &both, &[]);
+    eprintln!("naas diff:\n{diff}");
     let (head, body) = block(&diff, "r1");
     assert!(head.contains("would send"), "{diff}");
     assert!(
@@ -229,12 +233,14 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
     assert!(site.state().is_empty(), "a diff records nothing");
 
     let pushed = site.ok("push", &both, &[]);
+    eprintln!("naas push:\n{pushed}");
     assert!(block(&pushed, "r1").0.contains(": sent"), "{pushed}");
     let running = r1.frr.running();
     assert_contains(
         &running,
         &[
             "router bgp 65001",
+            " neighbor 10.0.0.9 remote-as 65009",
             " neighbor 192.0.2.1 remote-as 65010",
             " neighbor 192.0.2.1 description transit-a",
             "interface swp1\n description web servers",
@@ -260,6 +266,7 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
     // 2. One service changes: only its changed lines are sent.
     site.manifest("access.yaml", &access("web tier"));
     let diff = site.ok("diff", &both, &[]);
+    eprintln!("naas diff after a change:\n{diff}");
     let (head, body) = block(&diff, "r1");
     assert!(head.contains("AccessPorts.tenant-a.web changed"), "{head}");
     assert!(!head.contains("BgpPeering"), "{head}");
@@ -288,13 +295,15 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
             .contains("BgpPeering.tenant-a.upstream removed"),
         "{diff}"
     );
-    site.ok("push", &["access.yaml"], &["--prune"]);
+    let pruned = site.ok("push", &["access.yaml"], &["--prune"]);
+    eprintln!("naas push --prune:\n{pruned}");
     let running = r1.frr.running();
     assert!(!running.contains("192.0.2.1"), "{running}");
-    assert!(!running.contains("router bgp"), "{running}");
+    assert!(!running.contains("transit-a"), "{running}");
     assert_contains(
         &running,
         &[
+            "router bgp 65001\n neighbor 10.0.0.9 remote-as 65009",
             "interface swp1\n description web tier",
             "interface swp2\n description web tier",
             "ip route 10.7.0.0/24 Null0",
@@ -357,6 +366,7 @@ fn a_device_that_refuses_a_line_leaves_all_three_devices_and_the_state_unchanged
     write("second");
     let out = site.naas("push", &files, &["--templates", "templates"]);
     let stderr = text(&out.stderr);
+    eprintln!("naas push (r2 refuses):\n{stderr}");
     assert!(!out.status.success(), "{stderr}");
     assert_contains(
         &stderr,

@@ -207,6 +207,17 @@ const ORDERING: &[OrderRule] = &[
         lineage: &[StartsWith("route-map")],
         weight: 300,
     },
+    // A BGP neighbour exists once it has a remote AS: that line goes before
+    // its other lines, and its negation (which deletes the neighbour with
+    // all its lines) after theirs.
+    OrderRule {
+        lineage: &[BGP, Words(&["neighbor", "*", "remote-as"])],
+        weight: 400,
+    },
+    OrderRule {
+        lineage: &[BGP, Words(&["no", "neighbor", "*", "remote-as"])],
+        weight: 850,
+    },
     OrderRule {
         lineage: &[StartsWith("no route-map")],
         weight: 700,

@@ -235,6 +235,37 @@ fn defaults_frr_never_shows_are_sent_once_then_taken_as_in_effect() {
 }
 
 #[test]
+fn a_bgp_neighbour_is_created_before_and_deleted_after_its_other_lines() {
+    // Removing a neighbour from a BGP instance that keeps a foreign one.
+    let running = "router bgp 65001\n neighbor 10.0.0.9 remote-as 65009\n neighbor 192.0.2.1 remote-as 65010\n neighbor 192.0.2.1 description transit-a\n";
+    let old = "router bgp 65001\n neighbor 192.0.2.1 remote-as 65010\n neighbor 192.0.2.1 description transit-a\n";
+    let rem = remediation_scoped(running, old, "", &FRR).unwrap();
+    assert_eq!(
+        rem,
+        lines(&[
+            "router bgp 65001",
+            " no neighbor 192.0.2.1 description transit-a",
+            " no neighbor 192.0.2.1 remote-as 65010",
+        ])
+    );
+    // And back (a rollback): the remote AS first.
+    let rem = remediation(
+        "router bgp 65001\n neighbor 10.0.0.9 remote-as 65009\n",
+        running,
+        &FRR,
+    )
+    .unwrap();
+    assert_eq!(
+        rem,
+        lines(&[
+            "router bgp 65001",
+            " neighbor 192.0.2.1 remote-as 65010",
+            " neighbor 192.0.2.1 description transit-a",
+        ])
+    );
+}
+
+#[test]
 fn platforms_are_found_by_name_and_rules_match_lineages() {
     assert_eq!(Platform::by_name("frr").unwrap().name, "frr");
     assert!(Platform::by_name("junos").is_none());
