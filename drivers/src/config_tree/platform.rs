@@ -207,16 +207,21 @@ const ORDERING: &[OrderRule] = &[
         lineage: &[StartsWith("route-map")],
         weight: 300,
     },
-    // A BGP neighbour exists once it has a remote AS: that line goes before
-    // its other lines, and its negation (which deletes the neighbour with
-    // all its lines) after theirs.
+    // A BGP neighbour exists once it has a remote AS (or a peer group
+    // once defined): that line goes before the neighbour's other lines,
+    // and its negation (which deletes the neighbour with all its lines)
+    // after the negations of theirs.
+    OrderRule {
+        lineage: &[BGP, Words(&["neighbor", "*", "peer-group"])],
+        weight: 440,
+    },
     OrderRule {
         lineage: &[BGP, Words(&["neighbor", "*", "remote-as"])],
-        weight: 400,
+        weight: 450,
     },
     OrderRule {
         lineage: &[BGP, Words(&["no", "neighbor", "*", "remote-as"])],
-        weight: 850,
+        weight: 550,
     },
     OrderRule {
         lineage: &[StartsWith("no route-map")],
