@@ -40,7 +40,7 @@ pub enum PushError {
     Transaction {
         /// The transaction's error, naming the device and its reason.
         #[source]
-        source: TransactionError,
+        source: Box<TransactionError>,
     },
     /// Every device committed but the state could not be recorded.
     #[error(
@@ -222,7 +222,9 @@ pub async fn run(
         Mode::Diff => applied::preview(driver, &updates).await,
         Mode::Push => applied::commit(driver, &updates).await,
     }
-    .map_err(|source| PushError::Transaction { source })?;
+    .map_err(|source| PushError::Transaction {
+        source: Box::new(source),
+    })?;
     if mode == Mode::Push {
         for p in &planned {
             if p.after != p.before {
