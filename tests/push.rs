@@ -262,6 +262,14 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
     // In sync: nothing to send.
     let again = site.ok("diff", &both, &[]);
     assert!(block(&again, "r1").0.contains("no change"), "{again}");
+    // One of naas's lines removed by hand: diff shows it, push puts it back.
+    r1.frr.configure(&["interface swp2", "no description"]);
+    let drift = site.ok("diff", &both, &[]);
+    let (head, body) = block(&drift, "r1");
+    assert_eq!(head, "# r1: would send", "no service changed: {drift}");
+    assert_eq!(body, "interface swp2\n description web servers\n", "{drift}");
+    site.ok("push", &both, &[]);
+    assert_eq!(r1.frr.running(), running, "back as pushed");
 
     // 2. One service changes: only its changed lines are sent.
     site.manifest("access.yaml", &access("web tier"));
