@@ -267,7 +267,10 @@ fn diff_push_change_and_prune_two_services_on_one_frr() {
     let drift = site.ok("diff", &both, &[]);
     let (head, body) = block(&drift, "r1");
     assert_eq!(head, "# r1: would send", "no service changed: {drift}");
-    assert_eq!(body, "interface swp2\n description web servers\n", "{drift}");
+    assert_eq!(
+        body, "interface swp2\n description web servers\n",
+        "{drift}"
+    );
     site.ok("push", &both, &[]);
     assert_eq!(r1.frr.running(), running, "back as pushed");
 
