@@ -194,7 +194,8 @@ fn service_changes(p: &Planned) -> Vec<(String, Change)> {
 /// Plans against `store`, then shows (`Mode::Diff`) or pushes
 /// (`Mode::Push`) every touched device through `driver` as one
 /// transaction; a push records the new records only when every device
-/// committed. Holds the state directory's lock throughout.
+/// committed. Holds the state directory's lock throughout (a diff of a
+/// state directory that does not exist creates nothing).
 ///
 /// # Errors
 /// See [`PushError`]: connection fields are checked for every device
@@ -207,7 +208,12 @@ pub async fn run(
     prune: bool,
     mode: Mode,
 ) -> Result<Vec<DeviceReport>, PushError> {
-    let _lock = store.lock()?;
+    // A diff of a state directory that does not exist yet creates nothing.
+    let _lock = if mode == Mode::Push || store.dir().exists() {
+        Some(store.lock()?)
+    } else {
+        None
+    };
     let stored = store.load_all()?;
     let planned = plan(desired, &stored, prune);
     let mut updates = Vec::with_capacity(planned.len());
