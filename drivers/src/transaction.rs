@@ -180,6 +180,41 @@ pub async fn apply(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, Tran
     Ok(outcomes)
 }
 
+/// Prepares every device of `plan` as [`apply`] does (open, load, diff),
+/// then discards every candidate: what a push would send, sending nothing.
+/// Outcomes are in device order, none `committed`.
+///
+/// # Errors
+/// [`TransactionError::Prepare`] when a device cannot be reached or
+/// refuses the candidate; every other session is discarded.
+pub async fn preview(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, TransactionError> {
+    let mut changes = plan.changes;
+    changes.sort_by(|a, b| a.target.device.cmp(&b.target.device));
+    let prepared = join_all(changes.iter().map(|c| prepare(driver, c))).await;
+    let mut ready = Vec::with_capacity(prepared.len());
+    let mut failure = None;
+    for p in prepared {
+        match p {
+            Ok(p) => ready.push(p),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    join_all(ready.iter_mut().map(|p| p.session.discard())).await;
+    if let Some(source) = failure {
+        return Err(TransactionError::Prepare { source });
+    }
+    Ok(ready
+        .into_iter()
+        .map(|p| Outcome {
+            committed: false,
+            device: p.device,
+            diff: p.diff,
+        })
+        .collect())
+}
+
 /// Opens, loads and diffs one device.
 async fn prepare(driver: &dyn Driver, change: &Change) -> Result<Prepared, DriverError> {
     let mut session = driver.open(&change.target).await?;
@@ -293,6 +328,23 @@ mod tests {
             assert!(e.to_string().contains("nothing was committed"), "{e}");
             assert!(d.pushes().is_empty());
         }
+    }
+
+    #[tokio::test]
+    async fn a_preview_shows_each_diff_and_commits_nothing() {
+        let d = MemoryDriver::new();
+        let out = preview(&d, plan(None)).await.unwrap();
+        assert_eq!(
+            out.iter().map(|o| o.device.as_str()).collect::<Vec<_>>(),
+            ["r1", "r2", "r3"]
+        );
+        assert!(out[0].diff.contains("+a"), "{out:?}");
+        assert!(out.iter().all(|o| !o.committed));
+        assert!(d.pushes().is_empty(), "nothing was committed");
+        d.set_fault("r3", Some(Fault::Reject));
+        let e = preview(&d, plan(None)).await.unwrap_err();
+        assert_eq!(e.device(), "r3");
+        assert!(d.pushes().is_empty());
     }
 
     #[tokio::test]

@@ -56,7 +56,7 @@ async fn eos_replace_touches_only_naas_lines_then_merge_adds() {
     .unwrap();
     assert_eq!(
         s.diff().await.unwrap(),
-        "router bgp 65001\n   no neighbor 10.0.0.2 remote-as 65002\n   neighbor 10.0.0.3 remote-as 65003\ninterface Ethernet1\n   description uplink-new\n"
+        "router bgp 65001\n   neighbor 10.0.0.3 remote-as 65003\n   no neighbor 10.0.0.2 remote-as 65002\ninterface Ethernet1\n   description uplink-new\n"
     );
     s.commit(None).await.unwrap();
     // Merge: only the missing lines.

@@ -1,11 +1,19 @@
-//! The device inventory (devices, platforms, facts, per-tenant port grants) and the plugin `Context` built from it.
+//! The device inventory (devices, platforms, facts, per-tenant port grants, and how to reach each device) and the plugin `Context` built from it.
+//!
+//! The connection fields (`address`, `port`, `username`, `passwordFile`,
+//! `passwordEnv`, `privateKeyFile`, `hostKey`,
+//! `insecureSkipHostKeyVerification`) are optional: `naas render` needs
+//! none; `naas push` and `naas diff` refuse a device they must reach that
+//! lacks them ([`Inventory::target`]). Secrets never sit in the devices
+//! file itself: it names a file or an environment variable holding them.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::driver::{Secret, Target};
 use crate::runtime::{Context, Device};
 
 /// Why an inventory or variables file is unusable.
@@ -40,7 +48,7 @@ pub enum InventoryError {
 }
 
 /// One device of the inventory, as written in the devices file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct InventoryDevice {
     /// Unique device name.
@@ -53,6 +61,31 @@ pub struct InventoryDevice {
     /// Which tenant may use which ports.
     #[serde(default)]
     pub grants: Vec<Grant>,
+    /// Management address (push, diff).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// SSH port (default 22).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Login name.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// A file holding the password (relative to the devices file).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// An environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// A file holding an OpenSSH private key (relative to the devices file).
+    #[serde(default)]
+    pub private_key_file: Option<PathBuf>,
+    /// The device's SSH host key, an OpenSSH public key line (`ssh-ed25519 AAAA…`).
+    #[serde(default)]
+    pub host_key: Option<String>,
+    /// Accept any host key (never in production: anyone on the path can
+    /// pose as the device). Exclusive with `hostKey`.
+    #[serde(default)]
+    pub insecure_skip_host_key_verification: bool,
 }
 
 /// Ports of a device granted to one tenant.
@@ -73,6 +106,9 @@ pub struct Inventory {
     /// All devices.
     #[serde(default)]
     pub devices: Vec<InventoryDevice>,
+    /// The file it was read from, for errors (empty when built in memory).
+    #[serde(skip)]
+    pub file: String,
 }
 
 impl Inventory {
@@ -84,7 +120,21 @@ impl Inventory {
     pub fn load(path: &Path) -> Result<Self, InventoryError> {
         let file = path.display().to_string();
         let text = read(path)?;
-        Self::parse(&text, &file)
+        let mut inv = Self::parse(&text, &file)?;
+        // Credential files are relative to the devices file.
+        let base = path.parent().unwrap_or(Path::new(""));
+        for d in &mut inv.devices {
+            for f in [&mut d.password_file, &mut d.private_key_file]
+                .into_iter()
+                .flatten()
+            {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        inv.file = file;
+        Ok(inv)
     }
 
     /// Parses and checks devices-file text; `file` names it in errors.
@@ -134,6 +184,114 @@ impl Inventory {
             }
         }
         Ok(self)
+    }
+
+    /// How to reach device `name`, with its credentials read from their
+    /// file or environment variable.
+    ///
+    /// # Errors
+    /// [`InventoryError::Field`] naming the device and the field when the
+    /// device is not in the inventory, lacks an address, a username, a
+    /// credential or a host-key decision, or a credential cannot be read.
+    pub fn target(&self, name: &str) -> Result<Target, InventoryError> {
+        let err = |field: String, problem: String| InventoryError::Field {
+            file: self.file_name().to_string(),
+            field,
+            problem,
+        };
+        let Some((i, d)) = self
+            .devices
+            .iter()
+            .enumerate()
+            .find(|(_, d)| d.name == name)
+        else {
+            return Err(err(
+                "devices".into(),
+                format!("device {name} is not in the inventory: naas cannot reach it"),
+            ));
+        };
+        let missing = |field: &str, what: &str| {
+            err(
+                format!("devices[{i}].{field}"),
+                format!("device {name} has no {field} ({what}); naas push and naas diff need it"),
+            )
+        };
+        let address = d
+            .address
+            .clone()
+            .ok_or_else(|| missing("address", "its management address"))?;
+        let username = d
+            .username
+            .clone()
+            .ok_or_else(|| missing("username", "the login name"))?;
+        let read_file = |field: &str, path: &Path| {
+            std::fs::read_to_string(path).map_err(|e| {
+                err(
+                    format!("devices[{i}].{field}"),
+                    format!("device {name}: cannot read {}: {e}", path.display()),
+                )
+            })
+        };
+        let secret = match (&d.private_key_file, &d.password_file, &d.password_env) {
+            (Some(key), None, None) => Secret::PrivateKey(read_file("privateKeyFile", key)?),
+            (None, Some(file), None) => {
+                let text = read_file("passwordFile", file)?;
+                Secret::Password(text.trim_end_matches(['\n', '\r']).to_string())
+            }
+            (None, None, Some(var)) => Secret::Password(std::env::var(var).map_err(|_| {
+                err(
+                    format!("devices[{i}].passwordEnv"),
+                    format!("device {name}: environment variable {var} is not set"),
+                )
+            })?),
+            (None, None, None) => {
+                return Err(missing(
+                    "passwordFile",
+                    "or privateKeyFile or passwordEnv: its credential",
+                ));
+            }
+            _ => {
+                return Err(err(
+                    format!("devices[{i}]"),
+                    format!("device {name}: give one of passwordFile, passwordEnv, privateKeyFile"),
+                ));
+            }
+        };
+        let host_key = match (&d.host_key, d.insecure_skip_host_key_verification) {
+            (Some(k), false) => Some(k.trim().to_string()),
+            (None, true) => None,
+            (None, false) => {
+                return Err(missing(
+                    "hostKey",
+                    "its SSH host key, e.g. from ssh-keyscan; or insecureSkipHostKeyVerification: true",
+                ));
+            }
+            (Some(_), true) => {
+                return Err(err(
+                    format!("devices[{i}].hostKey"),
+                    format!(
+                        "device {name}: hostKey and insecureSkipHostKeyVerification exclude each other"
+                    ),
+                ));
+            }
+        };
+        Ok(Target {
+            device: d.name.clone(),
+            address,
+            port: d.port.unwrap_or(22),
+            platform: d.platform.clone(),
+            username,
+            secret,
+            host_key,
+        })
+    }
+
+    fn file_name(&self) -> &str {
+        if self.file.is_empty() {
+            "the devices file"
+        } else {
+            &self.file
+        }
     }
 
     /// The context a plugin sees for `tenant`: the devices granted to it
@@ -234,6 +392,48 @@ devices:
         assert_eq!(b.devices.len(), 1);
         assert_eq!(b.devices[0].ports, ["Ethernet11"]);
         assert!(inv.context_for("tenant-c", &Value::Null).devices.is_empty());
+    }
+
+    #[test]
+    fn a_target_needs_every_connection_field_and_reads_credentials() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "s3cret\n").unwrap();
+        let path = dir.path().join("devices.yaml");
+        std::fs::write(
+            &path,
+            "devices:
+  - {name: r1, platform: frr, address: 10.0.0.1, username: naas, passwordFile: pw, hostKey: 'ssh-ed25519 AAAA'}
+  - {name: r2, platform: frr, address: 10.0.0.2, port: 2222, username: naas, passwordEnv: NAAS_TEST_NO_SUCH_VAR, insecureSkipHostKeyVerification: true}
+  - {name: r3, platform: frr, username: naas}
+  - {name: r4, platform: frr, address: a, username: naas, passwordFile: pw}
+  - {name: r5, platform: frr, address: a, username: naas, passwordFile: pw, privateKeyFile: k, hostKey: x}
+",
+        )
+        .unwrap();
+        let inv = Inventory::load(&path).unwrap();
+        let t = inv.target("r1").unwrap();
+        assert_eq!((t.address.as_str(), t.port), ("10.0.0.1", 22));
+        assert!(matches!(&t.secret, Secret::Password(p) if p == "s3cret"));
+        assert_eq!(t.host_key.as_deref(), Some("ssh-ed25519 AAAA"));
+        let e = inv.target("r2").unwrap_err().to_string();
+        assert!(
+            e.contains("devices[1].passwordEnv") && e.contains("NAAS_TEST_NO_SUCH_VAR"),
+            "{e}"
+        );
+        for (device, field) in [
+            ("r3", "devices[2].address"),
+            ("r4", "devices[3].hostKey"),
+            ("r5", "devices[4]"),
+            ("r9", "devices"),
+        ] {
+            let e = inv.target(device).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains(device), "{device}: {e}");
+            assert!(!e.contains("s3cret"), "never print secrets: {e}");
+        }
+        assert!(
+            Inventory::parse("devices: [{name: a, platform: frr, password: x}]", "d.yaml").is_err(),
+            "no inline password"
+        );
     }
 
     #[test]

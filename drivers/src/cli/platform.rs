@@ -190,6 +190,7 @@ pub const JUNOS: Platform = Platform {
     sectional_exits: &[],
     ordering: &[],
     default_weight: 500,
+    hidden_defaults: &[],
 };
 
 /// Juniper Junos: `configure private` (`configure exclusive` for `commit confirmed N`,

@@ -93,6 +93,11 @@ pub struct Platform {
     pub ordering: &'static [OrderRule],
     /// The weight of lines no rule matches.
     pub default_weight: i32,
+    /// Lines the platform accepts but never shows in its running config,
+    /// because they state its default (FRR: `no shutdown` on an interface).
+    /// Once naas applied one, the device not showing it (nor its negation)
+    /// means it is in effect: it is not sent again.
+    pub hidden_defaults: &'static [&'static [MatchRule]],
 }
 
 impl Platform {
@@ -138,6 +143,14 @@ impl Platform {
             .iter()
             .find(|s| lineage_matches(s.lineage, lineage))
             .map(|s| s.exit)
+    }
+
+    /// Whether a line is one the platform never shows (see
+    /// [`Platform::hidden_defaults`]).
+    pub fn is_hidden_default<S: AsRef<str>>(&self, lineage: &[S]) -> bool {
+        self.hidden_defaults
+            .iter()
+            .any(|rules| lineage_matches(rules, lineage))
     }
 
     /// A line's ordering weight.
@@ -193,6 +206,22 @@ const ORDERING: &[OrderRule] = &[
     OrderRule {
         lineage: &[StartsWith("route-map")],
         weight: 300,
+    },
+    // A BGP neighbour exists once it has a remote AS (or a peer group
+    // once defined): that line goes before the neighbour's other lines,
+    // and its negation (which deletes the neighbour with all its lines)
+    // after the negations of theirs.
+    OrderRule {
+        lineage: &[BGP, Words(&["neighbor", "*", "peer-group"])],
+        weight: 440,
+    },
+    OrderRule {
+        lineage: &[BGP, Words(&["neighbor", "*", "remote-as"])],
+        weight: 450,
+    },
+    OrderRule {
+        lineage: &[BGP, Words(&["no", "neighbor", "*", "remote-as"])],
+        weight: 550,
     },
     OrderRule {
         lineage: &[StartsWith("no route-map")],
@@ -303,6 +332,7 @@ pub const EOS: Platform = Platform {
     ],
     ordering: ORDERING,
     default_weight: 500,
+    hidden_defaults: &[],
 };
 
 /// FRRouting, as `vtysh -c 'show running-config'` prints it.
@@ -335,6 +365,18 @@ pub const FRR: Platform = Platform {
     ],
     ordering: ORDERING,
     default_weight: 500,
+    hidden_defaults: &[
+        // An interface is up unless shut down.
+        &[INTF, Equals("no shutdown")],
+        // With `bgp default ipv4-unicast` (FRR's default), a neighbour is
+        // active in IPv4 unicast; an address family with nothing else is
+        // not shown at all.
+        &[
+            BGP,
+            Equals("address-family ipv4 unicast"),
+            Words(&["neighbor", "*", "activate"]),
+        ],
+    ],
 };
 
 /// Cisco IOS.
@@ -361,4 +403,5 @@ pub const IOS: Platform = Platform {
     }],
     ordering: ORDERING,
     default_weight: 500,
+    hidden_defaults: &[],
 };

@@ -240,15 +240,57 @@ pub fn remediation_scoped(
         negate: false,
         add: true,
     };
+    let wanted = without_settled_defaults(
+        &new.root,
+        Some(&old.root),
+        Some(&running.root),
+        &mut Vec::new(),
+        platform,
+    );
     diff(
         &running.root,
-        &new.root,
+        &wanted,
         &mut Vec::new(),
         platform,
         mode,
         &mut out,
     );
     Ok(commands(out, platform))
+}
+
+/// `want` without the lines the device never shows ([`Platform::hidden_defaults`])
+/// that naas applied before (`old`) and that the device (`run`) shows
+/// neither as such nor negated: they are in effect, and sending them again
+/// would change nothing. A section left empty by that, applied before and
+/// not shown by the device, goes too (FRR hides an address family with
+/// nothing but default lines).
+fn without_settled_defaults<'a>(
+    want: &'a Node,
+    old: Option<&'a Node>,
+    run: Option<&'a Node>,
+    lineage: &mut Vec<&'a str>,
+    p: &Platform,
+) -> Node {
+    let mut out = Node::new(want.text());
+    for wc in want.children() {
+        let oc = old.and_then(|o| o.child(wc.text()));
+        let rc = run.and_then(|r| r.child(wc.text()));
+        let settled = oc.is_some() && rc.is_none();
+        lineage.push(wc.text());
+        if wc.children().is_empty() {
+            let negated_on_device = run.is_some_and(|r| r.child(&p.negate(wc.text())).is_some());
+            if !(settled && !negated_on_device && p.is_hidden_default(lineage)) {
+                out.merge_child(wc.clone());
+            }
+        } else {
+            let sub = without_settled_defaults(wc, oc, rc, lineage, p);
+            if !(settled && sub.children().is_empty()) {
+                out.merge_child(sub);
+            }
+        }
+        lineage.pop();
+    }
+    out
 }
 
 /// Applies remediation commands to one section.

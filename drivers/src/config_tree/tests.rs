@@ -201,6 +201,71 @@ fn scoped_remediation_never_touches_foreign_lines() {
 }
 
 #[test]
+fn defaults_frr_never_shows_are_sent_once_then_taken_as_in_effect() {
+    let intended = "interface swp1\n description web\n no shutdown\nrouter bgp 65001\n neighbor 192.0.2.1 remote-as 65010\n address-family ipv4 unicast\n  neighbor 192.0.2.1 activate\n exit-address-family\n";
+    // First push: everything is sent.
+    let rem = remediation_scoped("", "", intended, &FRR).unwrap();
+    assert!(rem.contains(&" no shutdown".to_string()), "{rem:?}");
+    assert!(
+        rem.contains(&"  neighbor 192.0.2.1 activate".to_string()),
+        "{rem:?}"
+    );
+    // FRR shows neither the default `no shutdown` nor an address family
+    // holding only the default activation: nothing to send again.
+    let running = "interface swp1\n description web\nexit\nrouter bgp 65001\n neighbor 192.0.2.1 remote-as 65010\nexit\n";
+    let rem = remediation_scoped(running, intended, intended, &FRR).unwrap();
+    assert!(rem.is_empty(), "{rem:?}");
+    // A change sends only the change.
+    let changed = intended.replace("description web", "description app");
+    let rem = remediation_scoped(running, intended, &changed, &FRR).unwrap();
+    assert_eq!(rem, lines(&["interface swp1", " description app"]));
+    // Shut down by hand: the default is sent again.
+    let shut = running.replace(" description web\n", " description web\n shutdown\n");
+    let rem = remediation_scoped(&shut, intended, intended, &FRR).unwrap();
+    assert_eq!(rem, lines(&["interface swp1", " no shutdown"]));
+    // On EOS the same lines are shown, so never taken as in effect.
+    let rem = remediation_scoped(
+        "",
+        "interface Ethernet1\n   no shutdown\n",
+        "interface Ethernet1\n   no shutdown\n",
+        &EOS,
+    )
+    .unwrap();
+    assert!(!rem.is_empty(), "{rem:?}");
+}
+
+#[test]
+fn a_bgp_neighbour_is_created_before_and_deleted_after_its_other_lines() {
+    // Removing a neighbour from a BGP instance that keeps a foreign one.
+    let running = "router bgp 65001\n neighbor 10.0.0.9 remote-as 65009\n neighbor 192.0.2.1 remote-as 65010\n neighbor 192.0.2.1 description transit-a\n";
+    let old = "router bgp 65001\n neighbor 192.0.2.1 remote-as 65010\n neighbor 192.0.2.1 description transit-a\n";
+    let rem = remediation_scoped(running, old, "", &FRR).unwrap();
+    assert_eq!(
+        rem,
+        lines(&[
+            "router bgp 65001",
+            " no neighbor 192.0.2.1 description transit-a",
+            " no neighbor 192.0.2.1 remote-as 65010",
+        ])
+    );
+    // And back (a rollback): the remote AS first.
+    let rem = remediation(
+        "router bgp 65001\n neighbor 10.0.0.9 remote-as 65009\n",
+        running,
+        &FRR,
+    )
+    .unwrap();
+    assert_eq!(
+        rem,
+        lines(&[
+            "router bgp 65001",
+            " neighbor 192.0.2.1 remote-as 65010",
+            " neighbor 192.0.2.1 description transit-a",
+        ])
+    );
+}
+
+#[test]
 fn platforms_are_found_by_name_and_rules_match_lineages() {
     assert_eq!(Platform::by_name("frr").unwrap().name, "frr");
     assert!(Platform::by_name("junos").is_none());

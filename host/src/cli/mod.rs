@@ -4,6 +4,7 @@ mod conformance;
 mod describe;
 mod operator;
 mod plugin;
+mod push;
 mod registry;
 mod render;
 
@@ -48,6 +49,10 @@ pub struct Cli {
 pub enum Command {
     /// Validate, expand and render services with a plugin, without a cluster.
     Render(render::RenderArgs),
+    /// Show, per device, what `naas push` would send; push nothing.
+    Diff(push::PushArgs),
+    /// Render services and push them to the devices as one transaction.
+    Push(push::PushArgs),
     /// Print a plugin's info, service kinds and their schemas.
     Describe(describe::DescribeArgs),
     /// Work with plugins: push, pull, inspect, test, scaffold.
@@ -198,6 +203,12 @@ pub enum CliError {
         "{0}: no service found (expected YAML documents with apiVersion, kind, metadata and spec)"
     )]
     NoServices(String),
+    /// A push or diff failed (naming the device and the reason).
+    #[error(transparent)]
+    Push(#[from] crate::push::PushError),
+    /// The arguments do not make a valid command.
+    #[error("{0}")]
+    Usage(String),
     /// Writing the output failed.
     #[error("cannot write output: {0}")]
     Output(String),
@@ -232,6 +243,8 @@ impl From<std::io::Error> for CliError {
 pub async fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
     match &cli.command {
         Command::Render(args) => render::run(cli, args, out, err).await,
+        Command::Diff(args) => push::run(cli, args, crate::push::Mode::Diff, out, err).await,
+        Command::Push(args) => push::run(cli, args, crate::push::Mode::Push, out, err).await,
         Command::Describe(args) => describe::run(cli, args, out).await,
         Command::Plugin(cmd) => plugin::run(cli, cmd, out).await,
         Command::Operator(args) => operator::run_operator(cli, args).await,

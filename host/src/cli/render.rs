@@ -14,9 +14,10 @@ use futures_util::future::join_all;
 
 use crate::pipeline::{Evaluation, service_id};
 
-/// Arguments of `naas render`.
+/// The services to evaluate and what they are evaluated with: the flags
+/// `naas render`, `naas diff` and `naas push` share.
 #[derive(Debug, Clone, Args)]
-pub struct RenderArgs {
+pub struct ServiceArgs {
     /// The plugin and its limits.
     #[command(flatten)]
     pub plugin: PluginArgs,
@@ -32,13 +33,21 @@ pub struct RenderArgs {
     /// Namespace (tenant) of services that do not name one.
     #[arg(short, long, default_value = "default")]
     pub namespace: String,
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
     /// Fail on a document whose kind no plugin serves (by default it is
     /// skipped, with a line on stderr).
     #[arg(long)]
     pub strict: bool,
+}
+
+/// Arguments of `naas render`.
+#[derive(Debug, Clone, Args)]
+pub struct RenderArgs {
+    /// The services and the plugins.
+    #[command(flatten)]
+    pub services: ServiceArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 /// One rendered service, as printed with `-o json|yaml`.
@@ -67,6 +76,19 @@ pub(super) async fn run(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let (_, evaluations) = evaluate(cli, &args.services, err).await?;
+    write_evaluations(out, &evaluations, args.output)
+}
+
+/// Reads the manifests, the inventory and the variables, loads the
+/// plugins and evaluates every served service: all or nothing (each
+/// failure is printed to `err`). Returns the inventory and the evaluations
+/// in manifest order.
+pub(super) async fn evaluate(
+    cli: &Cli,
+    args: &ServiceArgs,
+    err: &mut dyn Write,
+) -> Result<(Inventory, Vec<Evaluation>), CliError> {
     let mut services = Vec::new();
     for f in &args.files {
         services.extend(read_services(f, &args.namespace)?);
@@ -126,7 +148,7 @@ pub(super) async fn run(
     if failed > 0 {
         return Err(CliError::ServicesFailed { failed, total });
     }
-    write_evaluations(out, &evaluations, args.output)
+    Ok((inventory, evaluations))
 }
 
 fn write_evaluations(

@@ -1,7 +1,9 @@
 //! What naas applied, per device and per service, kept in ConfigMaps (`naas-applied-<device>` in the operator's namespace), and the push of each device's naas config as one transaction across devices.
 //!
 //! A device's naas config is the union of the configs its services
-//! rendered, in the order of their keys (`Kind.namespace.name`). Keeping
+//! rendered, in the order of their keys (`Kind.namespace.name`); the record
+//! shape, the union and the transaction are [`crate::applied`]'s, shared
+//! with `naas push`. Keeping
 //! each service's part in the cluster means that after an operator restart,
 //! or a plugin upgrade, deleting a service still removes exactly what was
 //! applied for it. A push prepares every changed device (open, load the new
@@ -18,14 +20,9 @@ use serde_json::json;
 
 use super::services::Plan;
 use super::{Context, Error};
-use crate::driver::transaction::{self, Change};
-use crate::driver::{LoadMode, Secret as Credential, Target};
+use crate::applied::{self, DeviceUpdate, Fragments};
+use crate::driver::{Secret as Credential, Target};
 use crate::pipeline::Evaluation;
-
-/// How long a device waits for the confirmation of a commit before it
-/// reverts by itself (where the platform has confirmed commits): long
-/// enough for every device of a transaction to commit.
-const CONFIRM_WITHIN: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// Label on every applied-config ConfigMap.
 pub const APPLIED_LABEL: &str = "naas.io/applied-config";
@@ -42,14 +39,14 @@ pub struct AppliedConfigs {
 
 /// One device's applied configs by service key, and its resourceVersion
 /// (`None`: no ConfigMap yet).
-type Record = (BTreeMap<String, String>, Option<String>);
+type Record = (Fragments, Option<String>);
 
 /// One device's part of a push.
 struct DevicePush {
     device: String,
     /// What naas applied to it before this push.
-    applied: String,
-    fragments: BTreeMap<String, String>,
+    before: Fragments,
+    fragments: Fragments,
     exists: bool,
     resource_version: Option<String>,
 }
@@ -118,7 +115,7 @@ impl AppliedConfigs {
             if fragments != before {
                 pushes.push(DevicePush {
                     device: device.clone(),
-                    applied: union(&before),
+                    before,
                     fragments,
                     exists: rv.is_some(),
                     resource_version: rv,
@@ -165,24 +162,17 @@ impl AppliedConfigs {
     pub async fn plan(&self, ctx: &Context, key: &str, e: &Evaluation) -> Result<Plan, Error> {
         let mut plan = Plan::new();
         for c in &e.configs {
-            let (mut fragments, _) = record_of(ctx, &c.device).await?;
-            let before = union(&fragments);
-            fragments.insert(key.to_string(), c.text.clone());
-            let after = union(&fragments);
-            let diff = similar::TextDiff::from_lines(&before, &after)
-                .unified_diff()
-                .header("applied", "planned")
-                .to_string();
+            let (before, _) = record_of(ctx, &c.device).await?;
+            let mut after = before.clone();
+            after.insert(key.to_string(), c.text.clone());
+            let diff = applied::planned_diff(&before, &after);
             plan.insert(c.device.clone(), json!({"config": c.text, "diff": diff}));
         }
         Ok(plan)
     }
 
     /// Every device's applied configs (by service key) and the ConfigMap's resourceVersion.
-    async fn stored(
-        &self,
-        ctx: &Context,
-    ) -> Result<BTreeMap<String, (BTreeMap<String, String>, Option<String>)>, Error> {
+    async fn stored(&self, ctx: &Context) -> Result<BTreeMap<String, Record>, Error> {
         let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
         let list = api
             .list(&ListParams::default().labels(&format!("{APPLIED_LABEL}=true")))
@@ -215,37 +205,19 @@ pub(super) async fn record_of(ctx: &Context, device: &str) -> Result<Record, Err
     }))
 }
 
-/// The device's whole naas config: its services' configs in key order.
-pub(super) fn union(fragments: &BTreeMap<String, String>) -> String {
-    let mut text = String::new();
-    for t in fragments.values() {
-        text.push_str(t);
-        if !t.ends_with('\n') {
-            text.push('\n');
-        }
-    }
-    text
-}
-
 /// Pushes every device's new naas config as one transaction (see
-/// [`crate::driver::transaction`]): all devices commit, or none keeps a
-/// change. Returns whether any device's config changed.
+/// [`applied::commit`]): all devices commit, or none keeps a change.
+/// Returns whether any device's config changed.
 async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error> {
-    let mut changes = Vec::with_capacity(pushes.len());
+    let mut updates = Vec::with_capacity(pushes.len());
     for p in pushes {
-        changes.push(Change {
+        updates.push(DeviceUpdate {
             target: target(ctx, &p.device).await?,
-            mode: LoadMode::Replace {
-                applied: p.applied.clone(),
-            },
-            config: union(&p.fragments),
+            before: p.before.clone(),
+            after: p.fragments.clone(),
         });
     }
-    let plan = transaction::Plan {
-        changes,
-        confirm_within: Some(CONFIRM_WITHIN),
-    };
-    let outcomes = transaction::apply(ctx.driver.as_ref(), plan)
+    let outcomes = applied::commit(ctx.driver.as_ref(), &updates)
         .await
         .map_err(|e| Error::Push {
             device: e.device().to_string(),

@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use kube::ResourceExt;
 
-use super::applied::{record_of, target, union};
+use super::applied::{record_of, target};
 use super::{Context, Device, DriftPolicy, Error};
+use crate::applied::union;
 use crate::config_tree::{self, Platform};
 use crate::driver::LoadMode;
 use crate::driver::transaction::{self, Change, Plan};

@@ -378,8 +378,10 @@ impl Context {
                             ports: t.ports.clone(),
                         })
                         .collect(),
+                    ..InventoryDevice::default()
                 })
                 .collect(),
+            file: "Devices".into(),
         }
         .checked("Devices")
         .map_err(|e| Error::Object(e.to_string()))?;

@@ -253,7 +253,7 @@ fn to_service(obj: &DynamicObject, ar: &ApiResource) -> Service {
 
 /// The key a service's config is kept under, per device.
 fn owner_key(s: &Service) -> String {
-    format!("{}.{}.{}", s.kind, s.namespace, s.name)
+    crate::applied::service_key(&s.kind, &s.namespace, &s.name)
 }
 
 async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<Action, Error> {
