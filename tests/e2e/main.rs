@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
+mod coalesce;
 mod harness;
 #[path = "../common/registry.rs"]
 mod registry_support;
@@ -376,6 +377,9 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         1,
         "{running}"
     );
+
+    // Services on one device share its pushes; a failing device fails only its own.
+    coalesce::services_on_one_device_share_a_push(&client, &services, &driver, within).await;
 
     // A Plugin moved to a new digest (the same kind, built in Python)
     // re-renders its services, which record the new plugin digest.

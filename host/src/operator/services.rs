@@ -120,13 +120,15 @@ pub(super) async fn run(
         )
         .watches(
             Api::<ConfigMap>::namespaced(client, &operator_ns),
-            watcher::Config::default(),
+            super::not_applied_records(),
             on_plugin_variables,
         )
         .reconcile_all_on(replay)
         // Bounded: each reconcile makes a few API calls, and a burst of a
         // thousand services must not open a thousand connections at once.
-        .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
+        .with_config(kube::runtime::controller::Config::default().concurrency(
+            std::env::var("NAAS_TMP_CONC").ok().and_then(|v| v.parse().ok()).unwrap_or(CONCURRENCY),
+        ))
         .run(
             move |obj, ctx| reconcile(obj, ctx, kind.clone()),
             error_policy,
@@ -141,13 +143,17 @@ pub(super) async fn run(
 }
 
 /// What of a service makes it worth a reconcile: its spec (generation),
-/// finalizers, deletion, labels and the dry-run annotation; not its status.
+/// other finalizers, deletion, labels and the dry-run annotation; not its
+/// status, nor naas's own finalizer (added in the reconcile that goes on to
+/// apply; one removed by hand is back at the next reconcile).
 fn reconcile_relevant(s: &DynamicObject) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let meta = s.meta();
     meta.generation.hash(&mut h);
-    meta.finalizers.hash(&mut h);
+    for f in s.finalizers().iter().filter(|f| *f != FINALIZER) {
+        f.hash(&mut h);
+    }
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.labels.hash(&mut h);
     s.annotations().get(DRY_RUN_ANNOTATION).hash(&mut h);
@@ -205,6 +211,9 @@ async fn reconcile(
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
     let key = failure_key(&obj);
+    let t0 = std::time::Instant::now();
+    let obj = with_finalizer(&api, obj).await?;
+    tracing::debug!(target: "naas_timing", phase = "finalizer", us = t0.elapsed().as_micros() as u64);
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(o) => apply(&o, &ar, &ctx).await,
@@ -213,8 +222,36 @@ async fn reconcile(
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)))?;
+    tracing::debug!(target: "naas_timing", phase = "total", us = t0.elapsed().as_micros() as u64);
     ctx.succeeded(&key);
     Ok(action)
+}
+
+/// The service with the finalizer, added here (one reconcile) rather than
+/// by [`finalizer`] (which adds it and waits for the next reconcile).
+async fn with_finalizer(
+    api: &Api<DynamicObject>,
+    obj: Arc<DynamicObject>,
+) -> Result<Arc<DynamicObject>, Error> {
+    if obj.meta().deletion_timestamp.is_some() || obj.finalizers().iter().any(|f| f == FINALIZER)
+    {
+        return Ok(obj);
+    }
+    let mut finalizers = obj.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_string());
+    // The resourceVersion makes it conditional, as the finalizer helper's patch is.
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    let patched = api
+        .patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(|e| {
+            Error::Kube(format!(
+                "adding the finalizer to {}/{}: {e}",
+                obj.namespace().unwrap_or_default(),
+                obj.name_any()
+            ))
+        })?;
+    Ok(Arc::new(patched))
 }
 
 fn error_policy(obj: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
@@ -286,9 +323,11 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         return Ok(Action::requeue(Duration::from_secs(30)));
     };
     let context = Arc::new(context);
+    let t0 = std::time::Instant::now();
     let evaluated = plugins
         .evaluate(ctx.runtime.executor(), service.clone(), context)
         .await;
+    tracing::debug!(target: "naas_timing", phase = "evaluate", us = t0.elapsed().as_micros() as u64);
     let evaluation = match evaluated {
         Ok(e) => e,
         Err(PipelineError::Invalid { violations, .. }) => {
@@ -352,20 +391,26 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         write_status(ctx, obj, ar, json!({"conditions": [c], "plan": plan})).await?;
         return Ok(Action::await_change());
     }
+    let t0 = std::time::Instant::now();
     let pushed = ctx
         .applied
         .push(ctx, &key, Some(&evaluation), &pushed_devices(obj))
         .await;
+    tracing::debug!(target: "naas_timing", phase = "push", us = t0.elapsed().as_micros() as u64);
     let devices = device_status(&evaluation, &plugin_digest, &pushed);
     match pushed {
         Ok(changed) => {
             let message = format!("{} device(s) configured", evaluation.configs.len());
             let c = conditions::ready(true, "Applied", message.clone(), generation, &previous);
+            let t0 = std::time::Instant::now();
             write_status(ctx, obj, ar, json!({"conditions": [c], "devices": devices, "deviceCount": evaluation.configs.len()})).await?;
-            if changed {
+            tracing::debug!(target: "naas_timing", phase = "status", us = t0.elapsed().as_micros() as u64);
+            let t0 = std::time::Instant::now();
+            if changed && std::env::var_os("NAAS_TMP_NOEVENT").is_none() {
                 ctx.event_ref(&obj.object_ref(ar), EventType::Normal, "Applied", &message)
                     .await;
             }
+            tracing::debug!(target: "naas_timing", phase = "event", us = t0.elapsed().as_micros() as u64);
             Ok(Action::requeue(Duration::from_secs(3600)))
         }
         Err(e) => {
