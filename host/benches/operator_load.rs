@@ -16,11 +16,11 @@ mod registry_support;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use kube::runtime::WatchStreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
+use kube::runtime::WatchStreamExt;
 use kube::{Client, CustomResourceExt};
 use naas::driver::MemoryDriver;
 use naas::operator::{Device, Plugin};
@@ -61,22 +61,6 @@ fn control_plane_cpu() -> f64 {
         })
         .sum::<f64>()
         / tick
-}
-
-async fn tmp_metrics(kc: &std::path::Path) -> std::collections::HashMap<String, f64> {
-    let out = std::process::Command::new(std::env::var("NAAS_KUBECTL").unwrap_or("kubectl".into())).arg(format!("--kubeconfig={}", kc.display())).args(["get", "--raw", "/metrics"]).output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.lines()
-        .filter(|l| l.starts_with("apiserver_request_total{"))
-        .filter_map(|l| {
-            let (k, v) = l.rsplit_once(' ')?;
-            let keep: Vec<&str> = k.split(',').filter(|p| p.contains("verb=") || p.contains("resource=") || p.contains("subresource=")).collect();
-            Some((keep.join(","), v.parse::<f64>().ok()?))
-        })
-        .fold(std::collections::HashMap::<String, f64>::new(), |mut m, (k, v)| {
-            *m.entry(k).or_default() += v;
-            m
-        })
 }
 
 async fn create_all(api: &Api<DynamicObject>, docs: Vec<serde_json::Value>) {
@@ -131,8 +115,7 @@ fn is_ready(s: &DynamicObject) -> bool {
 async fn ready_count(api: Api<DynamicObject>, want: usize) {
     let mut ready = std::collections::HashSet::new();
     let mut changes = std::pin::pin!(
-        kube::runtime::watcher(api, kube::runtime::watcher::Config::default())
-            .default_backoff()
+        kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).default_backoff()
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
     while ready.len() < want {
@@ -140,7 +123,10 @@ async fn ready_count(api: Api<DynamicObject>, want: usize) {
             .await
             .unwrap_or_else(|_| panic!("only {} of {want} services Ready", ready.len()));
         let objects = match event {
-            Some(Ok(kube::runtime::watcher::Event::Apply(o) | kube::runtime::watcher::Event::InitApply(o))) => vec![o],
+            Some(Ok(
+                kube::runtime::watcher::Event::Apply(o)
+                | kube::runtime::watcher::Event::InitApply(o),
+            )) => vec![o],
             Some(Ok(_)) => Vec::new(),
             Some(Err(e)) => panic!("watching services: {e}"),
             None => panic!("the watch ended"),
@@ -288,15 +274,8 @@ async fn main() {
         let all_ready = tokio::spawn(ready_count(services.clone(), offset + n + 1));
         let started = Instant::now();
         let cpu = control_plane_cpu();
-        let m0 = tmp_metrics(cluster.kubeconfig()).await;
         create_all(&services, docs).await;
         all_ready.await.unwrap();
-        let m1 = tmp_metrics(cluster.kubeconfig()).await;
-        let mut d: Vec<_> = m1.iter().map(|(k, v)| (v - m0.get(k).copied().unwrap_or(0.0), k)).filter(|(d, _)| *d > 0.0).collect();
-        d.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap());
-        for (d, k) in d.iter().take(15) {
-            println!("    {d:>6} {k}");
-        }
         let took = started.elapsed();
         let services_cpu = control_plane_cpu() - cpu;
         let (svc_rate, floor_rate) = (

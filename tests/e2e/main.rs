@@ -1,9 +1,9 @@
 //! The operator against a real Kubernetes API (etcd + kube-apiserver started here, or `NAAS_E2E_KUBECONFIG`): CRDs, a Plugin from a real registry, Devices, services reconciled through the pipeline into the in-memory driver.
 
+mod coalesce;
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
-mod coalesce;
 mod harness;
 #[path = "../common/registry.rs"]
 mod registry_support;

@@ -39,13 +39,6 @@ const BUSY_WITHIN: Duration = Duration::from_millis(250);
 /// How long a push to busy devices waits for more services (group commit).
 const LINGER: Duration = Duration::from_millis(30);
 
-fn linger() -> Duration {
-    std::env::var("NAAS_TMP_LINGER_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map_or(LINGER, Duration::from_millis)
-}
-
 /// Label on every applied-config ConfigMap.
 pub const APPLIED_LABEL: &str = "naas.io/applied-config";
 
@@ -236,7 +229,7 @@ impl AppliedConfigs {
             .get(&devices)
             .is_some_and(|t| t.elapsed() < BUSY_WITHIN);
         if busy {
-            tokio::time::sleep(linger()).await;
+            tokio::time::sleep(LINGER).await;
         }
         let batch = self.waiting().remove(&devices).unwrap_or_default();
         if !batch.is_empty() {
@@ -268,7 +261,11 @@ impl AppliedConfigs {
                 }
             }
             Err(f) if f.alone && batch.len() > 1 => {
-                tracing::debug!("a push of {} services failed ({}); pushing them one by one", batch.len(), f.error);
+                tracing::debug!(
+                    "a push of {} services failed ({}); pushing them one by one",
+                    batch.len(),
+                    f.error
+                );
                 for r in batch {
                     let result = self
                         .push_locked(ctx, &[(r.key.as_str(), &r.wanted)])
@@ -310,7 +307,9 @@ impl AppliedConfigs {
             for (i, (key, wanted)) in changes.iter().enumerate() {
                 let changed = match wanted.get(device) {
                     None => false,
-                    Some(Some(t)) => fragments.insert((*key).to_string(), t.clone()).as_ref() != Some(t),
+                    Some(Some(t)) => {
+                        fragments.insert((*key).to_string(), t.clone()).as_ref() != Some(t)
+                    }
                     Some(None) => fragments.remove(*key).is_some(),
                 };
                 if changed {

@@ -126,9 +126,7 @@ pub(super) async fn run(
         .reconcile_all_on(replay)
         // Bounded: each reconcile makes a few API calls, and a burst of a
         // thousand services must not open a thousand connections at once.
-        .with_config(kube::runtime::controller::Config::default().concurrency(
-            std::env::var("NAAS_TMP_CONC").ok().and_then(|v| v.parse().ok()).unwrap_or(CONCURRENCY),
-        ))
+        .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
         .run(
             move |obj, ctx| reconcile(obj, ctx, kind.clone()),
             error_policy,
@@ -211,9 +209,7 @@ async fn reconcile(
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
     let key = failure_key(&obj);
-    let t0 = std::time::Instant::now();
     let obj = with_finalizer(&api, obj).await?;
-    tracing::debug!(target: "naas_timing", phase = "finalizer", us = t0.elapsed().as_micros() as u64);
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(o) => apply(&o, &ar, &ctx).await,
@@ -222,7 +218,6 @@ async fn reconcile(
     })
     .await
     .map_err(|e| Error::Finalizer(Box::new(e)))?;
-    tracing::debug!(target: "naas_timing", phase = "total", us = t0.elapsed().as_micros() as u64);
     ctx.succeeded(&key);
     Ok(action)
 }
@@ -233,16 +228,20 @@ async fn with_finalizer(
     api: &Api<DynamicObject>,
     obj: Arc<DynamicObject>,
 ) -> Result<Arc<DynamicObject>, Error> {
-    if obj.meta().deletion_timestamp.is_some() || obj.finalizers().iter().any(|f| f == FINALIZER)
-    {
+    if obj.meta().deletion_timestamp.is_some() || obj.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(obj);
     }
     let mut finalizers = obj.finalizers().to_vec();
     finalizers.push(FINALIZER.to_string());
     // The resourceVersion makes it conditional, as the finalizer helper's patch is.
-    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
     let patched = api
-        .patch(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
         .await
         .map_err(|e| {
             Error::Kube(format!(
@@ -323,11 +322,9 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         return Ok(Action::requeue(Duration::from_secs(30)));
     };
     let context = Arc::new(context);
-    let t0 = std::time::Instant::now();
     let evaluated = plugins
         .evaluate(ctx.runtime.executor(), service.clone(), context)
         .await;
-    tracing::debug!(target: "naas_timing", phase = "evaluate", us = t0.elapsed().as_micros() as u64);
     let evaluation = match evaluated {
         Ok(e) => e,
         Err(PipelineError::Invalid { violations, .. }) => {
@@ -391,26 +388,20 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         write_status(ctx, obj, ar, json!({"conditions": [c], "plan": plan})).await?;
         return Ok(Action::await_change());
     }
-    let t0 = std::time::Instant::now();
     let pushed = ctx
         .applied
         .push(ctx, &key, Some(&evaluation), &pushed_devices(obj))
         .await;
-    tracing::debug!(target: "naas_timing", phase = "push", us = t0.elapsed().as_micros() as u64);
     let devices = device_status(&evaluation, &plugin_digest, &pushed);
     match pushed {
         Ok(changed) => {
             let message = format!("{} device(s) configured", evaluation.configs.len());
             let c = conditions::ready(true, "Applied", message.clone(), generation, &previous);
-            let t0 = std::time::Instant::now();
             write_status(ctx, obj, ar, json!({"conditions": [c], "devices": devices, "deviceCount": evaluation.configs.len()})).await?;
-            tracing::debug!(target: "naas_timing", phase = "status", us = t0.elapsed().as_micros() as u64);
-            let t0 = std::time::Instant::now();
-            if changed && std::env::var_os("NAAS_TMP_NOEVENT").is_none() {
+            if changed {
                 ctx.event_ref(&obj.object_ref(ar), EventType::Normal, "Applied", &message)
                     .await;
             }
-            tracing::debug!(target: "naas_timing", phase = "event", us = t0.elapsed().as_micros() as u64);
             Ok(Action::requeue(Duration::from_secs(3600)))
         }
         Err(e) => {
