@@ -33,7 +33,12 @@ pub enum Fault {
     Reject,
     /// `commit` fails.
     Commit,
+    /// `open` takes [`SLOW_OPEN`] (a slow device), then works.
+    Slow,
 }
+
+/// How long `open` takes on a device with [`Fault::Slow`].
+pub const SLOW_OPEN: Duration = Duration::from_millis(300);
 
 /// Devices kept in memory. Clones share the devices.
 #[derive(Debug, Clone, Default)]
@@ -94,6 +99,9 @@ impl Driver for MemoryDriver {
                 device: target.device.clone(),
                 reason: "connection refused (memory driver fault)".into(),
             });
+        }
+        if self.fault(&target.device) == Some(Fault::Slow) {
+            tokio::time::sleep(SLOW_OPEN).await;
         }
         Ok(Box::new(MemorySession {
             driver: self.clone(),

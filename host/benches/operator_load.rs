@@ -20,6 +20,7 @@ use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
+use kube::runtime::WatchStreamExt;
 use kube::{Client, CustomResourceExt};
 use naas::driver::MemoryDriver;
 use naas::operator::{Device, Plugin};
@@ -35,6 +36,31 @@ fn rss_mib() -> f64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// CPU seconds used so far by this process's children (etcd and
+/// kube-apiserver when the bench started them), from /proc.
+fn control_plane_cpu() -> f64 {
+    let tick = 100.0; // USER_HZ on Linux
+    let me = std::process::id();
+    let children: Vec<String> = std::fs::read_dir(format!("/proc/{me}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .flat_map(|c| c.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .collect();
+    children
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+            let rest = stat.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+        })
+        .sum::<f64>()
+        / tick
 }
 
 async fn create_all(api: &Api<DynamicObject>, docs: Vec<serde_json::Value>) {
@@ -81,6 +107,39 @@ fn is_ready(s: &DynamicObject) -> bool {
         c.iter()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
+}
+
+/// Returns once `want` services are Ready, as a watch sees them (a watch,
+/// not a poll: listing every service every 100 ms would load the API
+/// server and this process more than the operator does at N = 1000).
+async fn ready_count(api: Api<DynamicObject>, want: usize) {
+    let mut ready = std::collections::HashSet::new();
+    let mut changes = std::pin::pin!(
+        kube::runtime::watcher(api, kube::runtime::watcher::Config::default()).default_backoff()
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1800);
+    while ready.len() < want {
+        let event = tokio::time::timeout_at(deadline, changes.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {want} services Ready", ready.len()));
+        let objects = match event {
+            Some(Ok(
+                kube::runtime::watcher::Event::Apply(o)
+                | kube::runtime::watcher::Event::InitApply(o),
+            )) => vec![o],
+            Some(Ok(_)) => Vec::new(),
+            Some(Err(e)) => panic!("watching services: {e}"),
+            None => panic!("the watch ended"),
+        };
+        for s in objects {
+            let name = s.metadata.name.clone().unwrap_or_default();
+            if is_ready(&s) {
+                ready.insert(name);
+            } else {
+                ready.remove(&name);
+            }
+        }
+    }
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -204,7 +263,9 @@ async fn main() {
     println!("naas operator load ({CONCURRENCY} requests in flight; 10 devices; in-memory driver)");
     let mut offset = 0;
     for (round, &n) in sizes.iter().enumerate() {
+        let cpu = control_plane_cpu();
         let floor_time = floor(&client, n, round).await;
+        let floor_cpu = control_plane_cpu() - cpu;
         let docs = (0..n)
             .map(|i| {
                 let id = offset + i;
@@ -213,24 +274,14 @@ async fn main() {
                        "spec": {"device": format!("leaf{}", id % 10), "ports": format!("Ethernet{}", id / 10 + 1), "vlan": 100 + id % 1000}})
             })
             .collect();
+        // offset + n measured services, and the warm-up one.
+        let all_ready = tokio::spawn(ready_count(services.clone(), offset + n + 1));
         let started = Instant::now();
+        let cpu = control_plane_cpu();
         create_all(&services, docs).await;
-        let deadline = Instant::now() + Duration::from_secs(1800);
-        loop {
-            let list = services.list(&ListParams::default()).await.unwrap();
-            let ready = list.items.iter().filter(|s| is_ready(s)).count();
-            // offset + n measured services, and the warm-up one.
-            if ready > offset + n {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "only {ready} of {} services Ready",
-                offset + n + 1
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        all_ready.await.unwrap();
         let took = started.elapsed();
+        let services_cpu = control_plane_cpu() - cpu;
         let (svc_rate, floor_rate) = (
             n as f64 / took.as_secs_f64(),
             n as f64 / floor_time.as_secs_f64(),
@@ -240,6 +291,11 @@ async fn main() {
             took.as_secs_f64(),
             100.0 * svc_rate / floor_rate,
             rss_mib()
+        );
+        println!(
+            "         control plane CPU: {:.2} ms per service, {:.2} ms per floor create + patch",
+            1000.0 * services_cpu / n as f64,
+            1000.0 * floor_cpu / n as f64
         );
         offset += n;
     }

@@ -1,5 +1,6 @@
 //! The operator against a real Kubernetes API (etcd + kube-apiserver started here, or `NAAS_E2E_KUBECONFIG`): CRDs, a Plugin from a real registry, Devices, services reconciled through the pipeline into the in-memory driver.
 
+mod coalesce;
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
@@ -380,6 +381,9 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         1,
         "{running}"
     );
+
+    // Services on one device share its pushes; a failing device fails only its own.
+    coalesce::services_on_one_device_share_a_push(&client, &services, &driver, within).await;
 
     // A Plugin moved to a new digest (the same kind, built in Python)
     // re-renders its services, which record the new plugin digest.

@@ -8,10 +8,15 @@
 //! or a plugin upgrade, deleting a service still removes exactly what was
 //! applied for it. A push prepares every changed device (open, load the new
 //! config, diff), then commits them all; when one commit fails, the devices
-//! already committed are rolled back, and nothing is recorded.
+//! already committed are rolled back, and nothing is recorded. Services
+//! waiting for the same devices are pushed together, one transaction and
+//! one record write for all (group commit), each service keeping its own
+//! result.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
@@ -21,8 +26,16 @@ use serde_json::json;
 use super::services::Plan;
 use super::{Context, Error};
 use crate::applied::{self, DeviceUpdate, Fragments};
-use crate::driver::{Secret as Credential, Target};
+use crate::driver::transaction::TransactionError;
+use crate::driver::{DriverError, Secret as Credential, Target};
 use crate::pipeline::Evaluation;
+
+/// Devices pushed to this recently are busy: a push to them waits
+/// [`LINGER`] for more services to join it.
+const BUSY_WITHIN: Duration = Duration::from_millis(250);
+
+/// How long a push to busy devices waits for more services (group commit).
+const LINGER: Duration = Duration::from_millis(30);
 
 /// Label on every applied-config ConfigMap.
 pub const APPLIED_LABEL: &str = "naas.io/applied-config";
@@ -31,6 +44,12 @@ pub const APPLIED_LABEL: &str = "naas.io/applied-config";
 #[derive(Debug, Default)]
 pub struct AppliedConfigs {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Changes waiting for their devices' locks, by those devices (in name
+    /// order): the next holder of the locks pushes them all at once.
+    waiting: Mutex<HashMap<Vec<String>, Vec<Request>>>,
+    next_request: AtomicU64,
+    /// When each set of devices was last pushed to.
+    last_push: Mutex<HashMap<Vec<String>, Instant>>,
     /// The records this operator last read or wrote, by device. The operator
     /// (the leader) is their only writer; a write against a stale copy fails
     /// on its resourceVersion, drops the copy, and the retry reads afresh.
@@ -40,6 +59,66 @@ pub struct AppliedConfigs {
 /// One device's applied configs by service key, and its resourceVersion
 /// (`None`: no ConfigMap yet).
 type Record = (Fragments, Option<String>);
+
+/// A service's change waiting for its devices' locks.
+#[derive(Debug)]
+struct Request {
+    id: u64,
+    key: String,
+    /// Per device: the service's config there (`None`: remove it).
+    wanted: BTreeMap<String, Option<String>>,
+    done: tokio::sync::oneshot::Sender<Result<bool, Error>>,
+}
+
+/// Withdraws a change still waiting when its `push` is dropped.
+struct Withdraw<'a> {
+    configs: &'a AppliedConfigs,
+    devices: &'a Vec<String>,
+    id: u64,
+}
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        let mut waiting = self.configs.waiting();
+        if let Some(queue) = waiting.get_mut(self.devices) {
+            queue.retain(|r| r.id != self.id);
+            if queue.is_empty() {
+                waiting.remove(self.devices);
+            }
+        }
+    }
+}
+
+/// Why a push failed, and whether its changes may succeed one by one
+/// (a device refused a config or its commit; not a device out of reach).
+struct Failure {
+    error: Error,
+    alone: bool,
+}
+
+impl Failure {
+    fn of(error: Error) -> Self {
+        Self {
+            error,
+            alone: false,
+        }
+    }
+}
+
+/// The same error, for every change of a failed push.
+fn again(e: &Error) -> Error {
+    match e {
+        Error::Push { device, detail } => Error::Push {
+            device: device.clone(),
+            detail: detail.clone(),
+        },
+        e => Error::Kube(e.to_string()),
+    }
+}
+
+fn abandoned() -> Error {
+    Error::Kube("the push of this change was abandoned".into())
+}
 
 /// One device's part of a push.
 struct DevicePush {
@@ -61,10 +140,21 @@ impl AppliedConfigs {
             .clone()
     }
 
+    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<String>, Vec<Request>>> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// Sets (`Some`) or removes (`None`) the configs of service `key`, on
     /// the devices it renders for now and every device it was applied to
     /// before, and pushes the devices whose naas config changed. Returns
-    /// whether any device changed.
+    /// whether any device changed for it.
+    ///
+    /// Services waiting for the same devices are pushed together (group
+    /// commit): whoever gets the devices' locks pushes every change then
+    /// waiting for exactly those devices as one transaction and writes
+    /// each record once. When that transaction fails on a config a device
+    /// refused, each change is pushed again on its own, so that only the
+    /// services at fault fail.
     ///
     /// # Errors
     /// A device that cannot be reached or refuses the config (the other
@@ -92,26 +182,138 @@ impl AppliedConfigs {
                 wanted.insert(c.device.clone(), Some(c.text.clone()));
             }
         }
-        // Lock the devices in name order (no deadlock between services).
-        let locks: Vec<_> = wanted.keys().map(|d| self.lock_of(d)).collect();
-        let mut _guards = Vec::with_capacity(locks.len());
-        for l in &locks {
-            _guards.push(l.lock().await);
+        if wanted.is_empty() {
+            return Ok(false);
         }
-        // Read those devices' records under the locks: another service may
-        // have pushed meanwhile.
+        let devices: Vec<String> = wanted.keys().cloned().collect();
+        let (done, mut result) = tokio::sync::oneshot::channel();
+        let id = self.next_request.fetch_add(1, Ordering::Relaxed);
+        self.waiting()
+            .entry(devices.clone())
+            .or_default()
+            .push(Request {
+                id,
+                key: key.to_string(),
+                wanted,
+                done,
+            });
+        // Dropped before its turn (the reconcile was cancelled): not pushed.
+        let _withdraw = Withdraw {
+            configs: self,
+            devices: &devices,
+            id,
+        };
+        // Lock the devices in name order (no deadlock between services),
+        // unless another holder pushes this change meanwhile.
+        let locks: Vec<_> = devices.iter().map(|d| self.lock_of(d)).collect();
+        let lock_all = async {
+            let mut guards = Vec::with_capacity(locks.len());
+            for l in &locks {
+                guards.push(l.lock().await);
+            }
+            guards
+        };
+        let guards = tokio::select! {
+            biased;
+            r = &mut result => return r.unwrap_or_else(|_| Err(abandoned())),
+            g = lock_all => g,
+        };
+        // Devices pushed to a moment ago are busy: give the services on
+        // their way to them a moment to join this push.
+        let busy = self
+            .last_push
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&devices)
+            .is_some_and(|t| t.elapsed() < BUSY_WITHIN);
+        if busy {
+            tokio::time::sleep(LINGER).await;
+        }
+        let batch = self.waiting().remove(&devices).unwrap_or_default();
+        if !batch.is_empty() {
+            self.push_batch(ctx, batch).await;
+            self.last_push
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(devices.clone(), Instant::now());
+        }
+        drop(guards);
+        result.await.unwrap_or_else(|_| Err(abandoned()))
+    }
+
+    /// Pushes `batch` (changes for the same devices, whose locks are held)
+    /// and tells each change its result.
+    async fn push_batch(&self, ctx: &Context, batch: Vec<Request>) {
+        if batch.len() > 1 {
+            tracing::debug!(
+                devices = ?batch[0].wanted.keys().collect::<Vec<_>>(),
+                services = batch.len(),
+                "one push for several services"
+            );
+        }
+        let changes: Vec<_> = batch.iter().map(|r| (r.key.as_str(), &r.wanted)).collect();
+        match self.push_locked(ctx, &changes).await {
+            Ok(changed) => {
+                for (r, c) in batch.into_iter().zip(changed) {
+                    let _ = r.done.send(Ok(c));
+                }
+            }
+            Err(f) if f.alone && batch.len() > 1 => {
+                tracing::debug!(
+                    "a push of {} services failed ({}); pushing them one by one",
+                    batch.len(),
+                    f.error
+                );
+                for r in batch {
+                    let result = self
+                        .push_locked(ctx, &[(r.key.as_str(), &r.wanted)])
+                        .await
+                        .map(|c| c[0])
+                        .map_err(|f| f.error);
+                    let _ = r.done.send(result);
+                }
+            }
+            Err(f) => {
+                for r in batch {
+                    let _ = r.done.send(Err(again(&f.error)));
+                }
+            }
+        }
+    }
+
+    /// Applies `changes` (service key, config per device) in order to the
+    /// records of their devices, pushes the devices whose naas config
+    /// changed as one transaction, and records them. The devices' locks
+    /// are held. Returns, per change, whether a device changed for it.
+    async fn push_locked(
+        &self,
+        ctx: &Context,
+        changes: &[(&str, &BTreeMap<String, Option<String>>)],
+    ) -> Result<Vec<bool>, Failure> {
+        let devices: std::collections::BTreeSet<&String> =
+            changes.iter().flat_map(|(_, w)| w.keys()).collect();
+        // The devices each change altered.
+        let mut altered = vec![Vec::new(); changes.len()];
         let mut pushes = Vec::new();
-        for (device, text) in &wanted {
-            let cached = self.cached(device);
-            let (mut fragments, rv) = match cached {
+        for device in devices {
+            // The record as this operator last wrote it, or read afresh.
+            let (mut fragments, rv) = match self.cached(device) {
                 Some(r) => r,
-                None => record_of(ctx, device).await?,
+                None => record_of(ctx, device).await.map_err(Failure::of)?,
             };
             let before = fragments.clone();
-            match text {
-                Some(t) => fragments.insert(key.to_string(), t.clone()),
-                None => fragments.remove(key),
-            };
+            for (i, (key, wanted)) in changes.iter().enumerate() {
+                let changed = match wanted.get(device) {
+                    None => false,
+                    Some(Some(t)) => {
+                        fragments.insert((*key).to_string(), t.clone()).as_ref() != Some(t)
+                    }
+                    Some(None) => fragments.remove(*key).is_some(),
+                };
+                if changed {
+                    altered[i].push(device.clone());
+                }
+            }
             if fragments != before {
                 pushes.push(DevicePush {
                     device: device.clone(),
@@ -123,19 +325,27 @@ impl AppliedConfigs {
             }
         }
         if pushes.is_empty() {
-            return Ok(false);
+            return Ok(vec![false; changes.len()]);
         }
-        let changed = commit_all(ctx, &pushes).await?;
-        for p in &pushes {
-            match record(ctx, p).await {
+        let committed = commit_all(ctx, &pushes).await?;
+        let written = futures_util::future::join_all(pushes.iter().map(|p| record(ctx, p))).await;
+        let mut failed = None;
+        for (p, w) in pushes.iter().zip(written) {
+            match w {
                 Ok(rv) => self.remember(&p.device, Some((p.fragments.clone(), rv))),
                 Err(e) => {
                     self.remember(&p.device, None);
-                    return Err(e);
+                    failed.get_or_insert(e);
                 }
             }
         }
-        Ok(changed)
+        if let Some(e) = failed {
+            return Err(Failure::of(e));
+        }
+        Ok(altered
+            .iter()
+            .map(|a| a.iter().any(|d| committed.contains(d)))
+            .collect())
     }
 
     fn cached(&self, device: &str) -> Option<Record> {
@@ -207,23 +417,38 @@ pub(super) async fn record_of(ctx: &Context, device: &str) -> Result<Record, Err
 
 /// Pushes every device's new naas config as one transaction (see
 /// [`applied::commit`]): all devices commit, or none keeps a change.
-/// Returns whether any device's config changed.
-async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<bool, Error> {
+/// Returns the devices whose config changed.
+async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<Vec<String>, Failure> {
     let mut updates = Vec::with_capacity(pushes.len());
     for p in pushes {
         updates.push(DeviceUpdate {
-            target: target(ctx, &p.device).await?,
+            target: target(ctx, &p.device).await.map_err(Failure::of)?,
             before: p.before.clone(),
             after: p.fragments.clone(),
         });
     }
     let outcomes = applied::commit(ctx.driver.as_ref(), &updates)
         .await
-        .map_err(|e| Error::Push {
-            device: e.device().to_string(),
-            detail: e.to_string(),
+        .map_err(|e| {
+            let (TransactionError::Prepare { source }
+            | TransactionError::Commit { source, .. }
+            | TransactionError::Confirm { source, .. }) = &e;
+            Failure {
+                alone: matches!(
+                    source,
+                    DriverError::ConfigRejected { .. } | DriverError::CommitFailed { .. }
+                ),
+                error: Error::Push {
+                    device: e.device().to_string(),
+                    detail: e.to_string(),
+                },
+            }
         })?;
-    Ok(outcomes.iter().any(|o| o.committed))
+    Ok(outcomes
+        .into_iter()
+        .filter(|o| o.committed)
+        .map(|o| o.device)
+        .collect())
 }
 
 /// Records what was applied on a device (creates or replaces its ConfigMap).

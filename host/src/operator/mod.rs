@@ -423,6 +423,12 @@ impl Context {
     }
 }
 
+/// The ConfigMaps of the operator's namespace worth watching: all but the
+/// applied-config records.
+fn not_applied_records() -> watcher::Config {
+    watcher::Config::default().labels(&format!("!{APPLIED_LABEL}"))
+}
+
 /// Runs the operator until the process ends: the Plugin and Device
 /// controllers, and the service controllers they start.
 ///
@@ -451,9 +457,11 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         Api::<Secret>::namespaced(client.clone(), &config.namespace),
         watcher::Config::default(),
     );
+    // Not the applied-config records: they are read when needed, and
+    // written once per push (every write would reach every watch).
     let (config_maps, config_maps_feed) = Mirror::start(
         Api::<ConfigMap>::namespaced(client.clone(), &config.namespace),
-        watcher::Config::default(),
+        not_applied_records(),
     );
     let (tenant_variables, tenant_variables_feed) = Mirror::start(
         Api::<ConfigMap>::all(client.clone()),

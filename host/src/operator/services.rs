@@ -120,7 +120,7 @@ pub(super) async fn run(
         )
         .watches(
             Api::<ConfigMap>::namespaced(client, &operator_ns),
-            watcher::Config::default(),
+            super::not_applied_records(),
             on_plugin_variables,
         )
         .reconcile_all_on(replay)
@@ -141,13 +141,17 @@ pub(super) async fn run(
 }
 
 /// What of a service makes it worth a reconcile: its spec (generation),
-/// finalizers, deletion, labels and the dry-run annotation; not its status.
+/// other finalizers, deletion, labels and the dry-run annotation; not its
+/// status, nor naas's own finalizer (added in the reconcile that goes on to
+/// apply; one removed by hand is back at the next reconcile).
 fn reconcile_relevant(s: &DynamicObject) -> Option<u64> {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let meta = s.meta();
     meta.generation.hash(&mut h);
-    meta.finalizers.hash(&mut h);
+    for f in s.finalizers().iter().filter(|f| *f != FINALIZER) {
+        f.hash(&mut h);
+    }
     meta.deletion_timestamp.is_some().hash(&mut h);
     meta.labels.hash(&mut h);
     s.annotations().get(DRY_RUN_ANNOTATION).hash(&mut h);
@@ -205,6 +209,7 @@ async fn reconcile(
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
     let key = failure_key(&obj);
+    let obj = with_finalizer(&api, obj).await?;
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(o) => apply(&o, &ar, &ctx).await,
@@ -215,6 +220,37 @@ async fn reconcile(
     .map_err(|e| Error::Finalizer(Box::new(e)))?;
     ctx.succeeded(&key);
     Ok(action)
+}
+
+/// The service with the finalizer, added here (one reconcile) rather than
+/// by [`finalizer`] (which adds it and waits for the next reconcile).
+async fn with_finalizer(
+    api: &Api<DynamicObject>,
+    obj: Arc<DynamicObject>,
+) -> Result<Arc<DynamicObject>, Error> {
+    if obj.meta().deletion_timestamp.is_some() || obj.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(obj);
+    }
+    let mut finalizers = obj.finalizers().to_vec();
+    finalizers.push(FINALIZER.to_string());
+    // The resourceVersion makes it conditional, as the finalizer helper's patch is.
+    let patch =
+        json!({"metadata": {"finalizers": finalizers, "resourceVersion": obj.resource_version()}});
+    let patched = api
+        .patch(
+            &obj.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| {
+            Error::Kube(format!(
+                "adding the finalizer to {}/{}: {e}",
+                obj.namespace().unwrap_or_default(),
+                obj.name_any()
+            ))
+        })?;
+    Ok(Arc::new(patched))
 }
 
 fn error_policy(obj: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
