@@ -219,14 +219,15 @@ fn a_template_that_renders_fine_still_renders_in_the_sandbox() {
         dir.path(),
         "template",
         &serde_json::json!({
-            "template": "{% for p in ports %}\ninterface {{ p | xml }}\n{% endfor %}\n",
+            "template": "{% for p in ports %}\ndescription {{ p | xml }}\n{% endfor %}\n",
             "vars": {"ports": ["Ethernet1", "a<b"]},
         }),
     );
     let m = render_hostile(&dir.path().join("cache"), &manifest, &["--timeout", "60s"]);
     assert!(m.status.success(), "{}", m.stderr);
     assert!(
-        m.stdout.contains("interface Ethernet1\ninterface a&lt;b\n"),
+        m.stdout
+            .contains("description Ethernet1\ndescription a&lt;b\n"),
         "{}",
         m.stdout
     );

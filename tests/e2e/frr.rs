@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use naas::driver::DeviceDriver;
 use naas::operator::{Device, Plugin};
 use serde_json::json;
@@ -19,14 +21,28 @@ fn count(config: &str, line: &str) -> usize {
     config.lines().filter(|l| *l == line).count()
 }
 
+/// Applies a service as a tenant would, once its kind is served (the
+/// Plugin loads and its CRD is established first).
 async fn apply(api: &Api<DynamicObject>, kind: &str, name: &str, spec: serde_json::Value) {
     let doc = json!({
         "apiVersion": "network.naas.io/v1alpha1", "kind": kind,
         "metadata": {"name": name, "namespace": "tenant-a"}, "spec": spec,
     });
-    api.patch(name, &PatchParams::apply("e2e-test").force(), &Patch::Apply(&doc))
-        .await
-        .unwrap();
+    eventually(
+        &format!("{kind} {name} applied"),
+        Duration::from_secs(120),
+        || async {
+            api.patch(
+                name,
+                &PatchParams::apply("e2e-test").force(),
+                &Patch::Apply(&doc),
+            )
+            .await
+            .ok()
+            .map(|_| ())
+        },
+    )
+    .await;
 }
 
 async fn ready(api: &Api<DynamicObject>, name: &str, within: Duration) -> serde_json::Value {
@@ -52,12 +68,18 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
         return;
     };
     if !device_available() {
-        eprintln!("*** SKIPPED: FRR or OpenSSH missing (apt-get install -y frr openssh-server; scripts/test.sh installs them) ***");
+        eprintln!(
+            "*** SKIPPED: FRR or OpenSSH missing (apt-get install -y frr openssh-server; scripts/test.sh installs them) ***"
+        );
         return;
     }
     let (kubeconfig, client) = harness::connect(&cluster).await;
     let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let registry = registry_support::Registry::start();
     let host = registry.host();
     let plugins: Api<Plugin> = Api::all(client.clone());
@@ -82,7 +104,8 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
 
     // A real router: FRR in its own network namespace behind OpenSSH.
     let dev = FrrDevice::start();
-    dev.frr.configure(&["interface swp9", " description by hand"]);
+    dev.frr
+        .configure(&["interface swp9", " description by hand"]);
     let secret: Secret = serde_json::from_value(json!({
         "metadata": {"name": "frr-credentials", "namespace": "naas-system"},
         "stringData": {"username": USER, "password": PASSWORD},
@@ -111,22 +134,49 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
     let bgp = api_of(&client, "BgpPeering", "bgppeerings");
 
     // Two services on one device.
-    apply(&ports, "AccessPorts", "ports", json!({"device": "rtr1", "ports": "swp1-2", "vlan": 10, "description": "web"})).await;
-    apply(&bgp, "BgpPeering", "peer", json!({"device": "rtr1", "localAsn": 65001,
-        "neighbors": [{"address": "192.0.2.1", "remoteAsn": 65010, "description": "transit-a"}]})).await;
+    apply(
+        &ports,
+        "AccessPorts",
+        "ports",
+        json!({"device": "rtr1", "ports": "swp1-2", "vlan": 10, "description": "web"}),
+    )
+    .await;
+    apply(
+        &bgp,
+        "BgpPeering",
+        "peer",
+        json!({"device": "rtr1", "localAsn": 65001,
+        "neighbors": [{"address": "192.0.2.1", "remoteAsn": 65010, "description": "transit-a"}]}),
+    )
+    .await;
     let status = ready(&ports, "ports", within).await;
     assert_eq!(status["devices"][0]["result"], "Committed", "{status}");
     ready(&bgp, "peer", within).await;
     let running = dev.frr.running();
-    for line in ["interface swp1", " description web", "interface swp2", "router bgp 65001",
-                 " neighbor 192.0.2.1 remote-as 65010", " neighbor 192.0.2.1 description transit-a"] {
-        assert_eq!(count(&running, line), 1, "{line:?} once in\n{running}");
+    for (line, times) in [
+        ("interface swp1", 1),
+        (" description web", 2),
+        ("interface swp2", 1),
+        ("router bgp 65001", 1),
+        (" neighbor 192.0.2.1 remote-as 65010", 1),
+        (" neighbor 192.0.2.1 description transit-a", 1),
+    ] {
+        assert_eq!(count(&running, line), times, "{line:?} in\n{running}");
     }
 
     // A change: only the difference; the other service and the hand-made line stay.
-    apply(&ports, "AccessPorts", "ports", json!({"device": "rtr1", "ports": "swp1-2", "vlan": 10, "description": "web-v2"})).await;
+    apply(
+        &ports,
+        "AccessPorts",
+        "ports",
+        json!({"device": "rtr1", "ports": "swp1-2", "vlan": 10, "description": "web-v2"}),
+    )
+    .await;
     eventually("description web-v2 on rtr1", within, || async {
-        dev.frr.running().contains(" description web-v2").then_some(())
+        dev.frr
+            .running()
+            .contains(" description web-v2")
+            .then_some(())
     })
     .await;
     let running = dev.frr.running();
@@ -140,7 +190,13 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
     for pid in dev.frr.pids() {
         unsafe { libc::kill(*pid, libc::SIGSTOP) };
     }
-    apply(&ports, "AccessPorts", "ports", json!({"device": "rtr1", "ports": "swp1-3", "vlan": 10, "description": "web-v3"})).await;
+    apply(
+        &ports,
+        "AccessPorts",
+        "ports",
+        json!({"device": "rtr1", "ports": "swp1-3", "vlan": 10, "description": "web-v3"}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     op.abort();
     let _ = op.await;
@@ -155,7 +211,13 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
     .await;
     ready(&ports, "ports", within).await;
     let running = dev.frr.running();
-    for line in ["interface swp1", "interface swp2", "interface swp3", "router bgp 65001", "interface swp9"] {
+    for line in [
+        "interface swp1",
+        "interface swp2",
+        "interface swp3",
+        "router bgp 65001",
+        "interface swp9",
+    ] {
         assert_eq!(count(&running, line), 1, "{line:?} once in\n{running}");
     }
     assert_eq!(count(&running, " description web-v2"), 0, "{running}");
@@ -168,7 +230,11 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
     })
     .await;
     let running = dev.frr.running();
-    assert_eq!(count(&running, " neighbor 192.0.2.1 remote-as 65010"), 1, "{running}");
+    assert_eq!(
+        count(&running, " neighbor 192.0.2.1 remote-as 65010"),
+        1,
+        "{running}"
+    );
     assert_eq!(count(&running, " description by hand"), 1, "{running}");
     op.abort();
     drop(cluster);

@@ -5,7 +5,10 @@ mod coalesce;
 mod common;
 mod control_plane;
 mod drift;
+mod frr;
 mod harness;
+#[path = "../../drivers/tests/peers/mod.rs"]
+mod peers;
 #[path = "../common/registry.rs"]
 mod registry_support;
 mod templates;
