@@ -2,18 +2,9 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Command, Output};
+use common::naas;
 
-fn naas(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_naas"))
-        .args(["--cache-dir", cache.to_str().unwrap()])
-        .args(args)
-        .current_dir(common::repo_root())
-        .env_remove("NAAS_LOG")
-        .output()
-        .expect("running naas")
-}
+use std::process::Command;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

@@ -117,17 +117,19 @@ pub async fn preview(
     transaction::preview(driver, plan(updates)).await
 }
 
+/// Fragments from `(service key, config)` pairs, for tests.
+#[cfg(test)]
+pub(crate) fn fragments(pairs: &[(&str, &str)]) -> Fragments {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::driver::{MemoryDriver, Secret};
-
-    fn fragments(pairs: &[(&str, &str)]) -> Fragments {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
 
     #[test]
     fn the_union_is_in_key_order_and_line_terminated() {

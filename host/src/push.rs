@@ -258,12 +258,7 @@ mod tests {
     use super::*;
     use crate::driver::{Fault, MemoryDriver};
 
-    fn fragments(pairs: &[(&str, &str)]) -> Fragments {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::applied::fragments;
 
     fn desired(per_device: &[(&str, &[(&str, &str)])]) -> Desired {
         let mut d = Desired::default();

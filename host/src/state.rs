@@ -200,12 +200,7 @@ impl StateStore {
 mod tests {
     use super::*;
 
-    fn fragments(pairs: &[(&str, &str)]) -> Fragments {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::applied::fragments;
 
     #[test]
     fn records_round_trip_and_an_empty_record_removes_the_file() {

@@ -140,3 +140,14 @@ pub fn run_measured(program: &str, args: &[&str]) -> Measured {
         elapsed,
     }
 }
+
+/// Runs the `naas` binary with `--cache-dir cache` and `args`, in the repository root.
+pub fn naas(cache: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["--cache-dir", cache.to_str().unwrap()])
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("NAAS_LOG")
+        .output()
+        .expect("running naas")
+}

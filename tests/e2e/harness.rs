@@ -28,6 +28,7 @@ pub fn start_operator(
             oci_cache: Some(dir.join("oci")),
             scratch_dir: dir.join("scratch"),
             driver,
+            webhook: None,
         },
     ))
 }

@@ -38,6 +38,20 @@ pub struct OperatorArgs {
     /// The driver that pushes configs to devices.
     #[arg(long, value_enum, default_value_t = DriverChoice::Devices)]
     pub driver: DriverChoice,
+    /// Also serve the admission webhook (HTTPS `/validate`, `/mutate`) on
+    /// this address, e.g. `0.0.0.0:8443`; needs `--webhook-cert` and `--webhook-key`.
+    #[arg(long, value_name = "ADDR", requires_all = ["webhook_cert", "webhook_key"])]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// The webhook's serving certificate (PEM; reloaded when it changes).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_cert: Option<PathBuf>,
+    /// The webhook's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_key: Option<PathBuf>,
+    /// Bound on one admission review's plugin work; keep it under the
+    /// webhook configuration's timeoutSeconds.
+    #[arg(long, default_value = "5s", value_parser = super::parse_duration)]
+    pub webhook_deadline: std::time::Duration,
 }
 
 /// The host's CRDs as (file name, YAML).
@@ -104,6 +118,14 @@ pub(super) async fn run_operator(cli: &Cli, args: &OperatorArgs) -> Result<(), C
             oci_cache: cache.map(|c| c.join("oci")),
             scratch_dir: scratch,
             driver,
+            webhook: args.webhook_listen.map(|listen| operator::WebhookConfig {
+                listen,
+                tls: crate::admission::TlsFiles {
+                    cert: args.webhook_cert.clone().unwrap_or_default(),
+                    key: args.webhook_key.clone().unwrap_or_default(),
+                },
+                deadline: args.webhook_deadline,
+            }),
         },
     )
     .await

@@ -15,6 +15,7 @@ mod plugins;
 mod resources;
 mod services;
 mod templates;
+mod webhook;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -103,6 +104,19 @@ pub struct OperatorConfig {
     pub scratch_dir: PathBuf,
     /// The driver that pushes configs.
     pub driver: Arc<dyn Driver>,
+    /// Serve the admission webhook too (`None`: not here).
+    pub webhook: Option<WebhookConfig>,
+}
+
+/// Where and how `naas operator` serves the admission endpoints.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Address to listen on (HTTPS).
+    pub listen: std::net::SocketAddr,
+    /// The serving certificate and key.
+    pub tls: crate::admission::TlsFiles,
+    /// Bound on one review's plugin work (under the webhook's timeoutSeconds).
+    pub deadline: Duration,
 }
 
 /// What every reconcile shares.
@@ -493,6 +507,24 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         failures: Mutex::new(HashMap::new()),
         me: me.clone(),
     });
+    if let Some(w) = config.webhook {
+        let listener = tokio::net::TcpListener::bind(w.listen).await.map_err(|e| {
+            Error::Object(format!(
+                "cannot listen on {} for the webhook: {e}",
+                w.listen
+            ))
+        })?;
+        let admission = crate::admission::Admission::new(
+            ctx.clone(),
+            ctx.runtime.executor().clone(),
+            w.deadline,
+        );
+        tokio::spawn(async move {
+            if let Err(e) = crate::admission::serve(admission, listener, w.tls).await {
+                tracing::error!("the admission webhook stopped: {e}");
+            }
+        });
+    }
     let plugins = Controller::new(
         Api::<Plugin>::all(client.clone()),
         watcher::Config::default(),
