@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,71 +11,6 @@ use naas::inventory::Inventory;
 use naas::plugin_set::PluginSet;
 use naas::runtime::{Limits, Runtime, RuntimeConfig};
 use serde_json::{Value, json};
-
-/// A CA and a serving certificate for 127.0.0.1 in `dir`: (ca.crt, tls.crt, tls.key).
-fn certificates(dir: &Path) {
-    let run = |args: &[&str]| {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=naas-test-ca",
-    ]);
-    run(&[
-        "req",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        "tls.key",
-        "-out",
-        "tls.csr",
-        "-subj",
-        "/CN=naas-webhook",
-    ]);
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    run(&[
-        "x509",
-        "-req",
-        "-in",
-        "tls.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-out",
-        "tls.crt",
-        "-days",
-        "2",
-        "-extfile",
-        "san.ext",
-    ]);
-}
 
 struct Webhook {
     url: String,
@@ -108,7 +41,7 @@ impl Webhook {
 async fn start() -> Webhook {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
-    certificates(dir.path());
+    common::tls_certificates(dir.path());
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(common::target_dir().join("naas-test-cache")),
         ..RuntimeConfig::default()

@@ -15,6 +15,16 @@ pub fn start_operator(
     driver: Arc<dyn Driver>,
     dir: &Path,
 ) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
+    start_operator_with(client, driver, dir, None)
+}
+
+/// [`start_operator`], serving the admission webhook as `webhook` says.
+pub fn start_operator_with(
+    client: &Client,
+    driver: Arc<dyn Driver>,
+    dir: &Path,
+    webhook: Option<operator::WebhookConfig>,
+) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(crate::common::target_dir().join("naas-test-cache")),
         ..RuntimeConfig::default()
@@ -28,7 +38,7 @@ pub fn start_operator(
             oci_cache: Some(dir.join("oci")),
             scratch_dir: dir.join("scratch"),
             driver,
-            webhook: None,
+            webhook,
         },
     ))
 }

@@ -12,6 +12,7 @@ mod peers;
 #[path = "../common/registry.rs"]
 mod registry_support;
 mod templates;
+mod webhook;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,0 +1,199 @@
+//! Admission on the real API server: the operator serves the webhook, registered with a `url` client config on loopback; `kubectl apply` of an invalid service is refused with the plugin's message, and a range is expanded in the stored object.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
+use naas::admission::TlsFiles;
+use naas::driver::MemoryDriver;
+use naas::operator::{Device, Plugin, WebhookConfig};
+use serde_json::json;
+
+use crate::control_plane::Cluster;
+use crate::{common, eventually, harness, kubectl, ready_of, registry_support};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
+    let Some(cluster) = Cluster::find() else {
+        return;
+    };
+    let (kubeconfig, client) = harness::connect(&cluster).await;
+    let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let registry = registry_support::Registry::start();
+    let host = registry.host();
+    let image = format!("{host}/net/access-ports:0.1.0");
+    harness::push_plugin(&host, &common::plugin_path("access_ports"), &image);
+    for ns in ["naas-system", "tenant-a"] {
+        let _ = Api::<Namespace>::all(client.clone())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await;
+    }
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": {"name": "creds", "namespace": "naas-system"},
+        "stringData": {"username": "naas", "password": "not-a-real-password"},
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(client.clone(), "naas-system")
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let d: Device = serde_json::from_value(json!({
+        "metadata": {"name": "leaf1"},
+        "spec": {"address": "192.0.2.10", "platform": "eos", "credentialsSecretRef": {"name": "creds"},
+                 "insecureSkipHostKeyVerification": true,
+                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
+    }))
+    .unwrap();
+    Api::<Device>::all(client.clone())
+        .create(&PostParams::default(), &d)
+        .await
+        .unwrap();
+    let p: Plugin = serde_json::from_value(json!({
+        "metadata": {"name": "access-ports"}, "spec": {"image": image, "insecureRegistry": true},
+    }))
+    .unwrap();
+    let plugins: Api<Plugin> = Api::all(client.clone());
+    plugins.create(&PostParams::default(), &p).await.unwrap();
+
+    // The operator, serving the webhook on loopback.
+    let dir = tempfile::tempdir().unwrap();
+    common::tls_certificates(dir.path());
+    let port = free_port();
+    let webhook = WebhookConfig {
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        tls: TlsFiles {
+            cert: dir.path().join("tls.crt"),
+            key: dir.path().join("tls.key"),
+        },
+        deadline: Duration::from_secs(5),
+    };
+    let op = harness::start_operator_with(
+        &client,
+        Arc::new(MemoryDriver::new()),
+        dir.path(),
+        Some(webhook),
+    );
+    let within = Duration::from_secs(90);
+    eventually("Plugin access-ports Ready", within, || async {
+        let s = serde_json::to_value(plugins.get("access-ports").await.ok()?.status?).ok()?;
+        (ready_of(&s)?.0 == "True").then_some(())
+    })
+    .await;
+
+    // Registered as a platform team does: url client config, the CA bundle.
+    let ca = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(dir.path().join("ca.crt")).unwrap());
+    let hook = |path: &str| {
+        json!({
+            "name": format!("{}.naas.io", &path[1..]),
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}"), "caBundle": ca},
+            "rules": [{"apiGroups": ["network.naas.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["accessports"]}],
+            "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
+            "matchPolicy": "Equivalent", "timeoutSeconds": 10,
+        })
+    };
+    let configs = dir.path().join("webhooks.yaml");
+    std::fs::write(&configs, format!(
+        "{}\n---\n{}\n",
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
+               "metadata": {"name": "naas"}, "webhooks": [hook("/validate")]}),
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+               "metadata": {"name": "naas"}, "webhooks": [hook("/mutate")]}),
+    )).unwrap();
+    let out = kubectl(&kubeconfig, &["apply", "-f", configs.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // An invalid service is refused at `kubectl apply`, with the plugin's message.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        json!({"apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": "bad", "namespace": "tenant-a"},
+        "spec": {"device": "leaf1", "ports": "Ethernet10", "vlan": 300}})
+        .to_string(),
+    )
+    .unwrap();
+    let stderr = eventually("kubectl apply refused by the webhook", within, || async {
+        let out = kubectl(&kubeconfig, &["apply", "-f", bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        // The mutating webhook runs the same pipeline first, and refuses it.
+        (!out.status.success() && stderr.contains(".naas.io\" denied the request"))
+            .then_some(stderr)
+    })
+    .await;
+    assert!(
+        stderr.contains("spec.ports") && stderr.contains("Ethernet10"),
+        "{stderr}"
+    );
+
+    // A range is expanded in the stored object, with the plugin's digest.
+    let good = dir.path().join("good.yaml");
+    std::fs::write(
+        &good,
+        json!({"apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+        "metadata": {"name": "web", "namespace": "tenant-a"},
+        "spec": {"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = kubectl(&kubeconfig, &["apply", "-f", good.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("network.naas.io", "v1alpha1", "AccessPorts"),
+        "accessports",
+    );
+    let stored = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar)
+        .get("web")
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.data["spec"]["ports"],
+        json!(["Ethernet1", "Ethernet2"]),
+        "{:?}",
+        stored.data
+    );
+    let by = stored
+        .metadata
+        .annotations
+        .unwrap_or_default()
+        .remove("naas.io/expanded-by")
+        .unwrap_or_default();
+    assert!(by.starts_with("sha256:"), "{by}");
+    let _ = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar)
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"finalizers": null}})),
+        )
+        .await;
+    op.abort();
+    drop(cluster);
+}
