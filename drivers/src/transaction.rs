@@ -117,23 +117,7 @@ struct Prepared {
 /// # Errors
 /// See [`TransactionError`]; after any error no device keeps a partial change.
 pub async fn apply(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, TransactionError> {
-    let mut changes = plan.changes;
-    changes.sort_by(|a, b| a.target.device.cmp(&b.target.device));
-    let prepared = join_all(changes.iter().map(|c| prepare(driver, c))).await;
-    let mut ready = Vec::with_capacity(prepared.len());
-    let mut failure = None;
-    for p in prepared {
-        match p {
-            Ok(p) => ready.push(p),
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(source) = failure {
-        join_all(ready.iter_mut().map(|p| p.session.discard())).await;
-        return Err(TransactionError::Prepare { source });
-    }
+    let ready = prepare_all(driver, plan.changes).await?;
     let (mut changed, mut unchanged): (Vec<_>, Vec<_>) =
         ready.into_iter().partition(|p| !p.diff.is_empty());
     // Nothing to send there: drop the (empty) candidate and any lock.
@@ -188,7 +172,24 @@ pub async fn apply(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, Tran
 /// [`TransactionError::Prepare`] when a device cannot be reached or
 /// refuses the candidate; every other session is discarded.
 pub async fn preview(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, TransactionError> {
-    let mut changes = plan.changes;
+    let mut ready = prepare_all(driver, plan.changes).await?;
+    join_all(ready.iter_mut().map(|p| p.session.discard())).await;
+    Ok(ready
+        .into_iter()
+        .map(|p| Outcome {
+            committed: false,
+            device: p.device,
+            diff: p.diff,
+        })
+        .collect())
+}
+
+/// Prepares every device concurrently, in device order; when one fails,
+/// discards the others and fails with the first failure in device order.
+async fn prepare_all(
+    driver: &dyn Driver,
+    mut changes: Vec<Change>,
+) -> Result<Vec<Prepared>, TransactionError> {
     changes.sort_by(|a, b| a.target.device.cmp(&b.target.device));
     let prepared = join_all(changes.iter().map(|c| prepare(driver, c))).await;
     let mut ready = Vec::with_capacity(prepared.len());
@@ -201,18 +202,11 @@ pub async fn preview(driver: &dyn Driver, plan: Plan) -> Result<Vec<Outcome>, Tr
             }
         }
     }
-    join_all(ready.iter_mut().map(|p| p.session.discard())).await;
     if let Some(source) = failure {
+        join_all(ready.iter_mut().map(|p| p.session.discard())).await;
         return Err(TransactionError::Prepare { source });
     }
-    Ok(ready
-        .into_iter()
-        .map(|p| Outcome {
-            committed: false,
-            device: p.device,
-            diff: p.diff,
-        })
-        .collect())
+    Ok(ready)
 }
 
 /// Opens, loads and diffs one device.
