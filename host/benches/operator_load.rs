@@ -16,7 +16,6 @@ mod registry_support;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, stream};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PostParams,
 };
@@ -181,28 +180,12 @@ async fn main() {
         .await
         .unwrap();
     }
-    for ns in ["naas-system", "bench", "tenant-a"] {
-        let _ = Api::<Namespace>::all(client.clone())
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await;
-    }
+    harness::create_namespaces(&client, &["naas-system", "bench", "tenant-a"]).await;
     tokio::time::sleep(Duration::from_secs(2)).await; // CRDs established
 
     let registry = registry_support::Registry::start();
     let image = format!("{}/naas/access-ports:bench", registry.host());
-    harness::push_plugin(
-        &registry.host(),
-        &common::plugin_path("access_ports"),
-        &image,
-    );
-    let secret: Secret = serde_json::from_value(json!({"metadata": {"name": "creds", "namespace": "naas-system"}, "stringData": {"username": "u", "password": "p"}})).unwrap();
-    Api::<Secret>::namespaced(client.clone(), "naas-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
+    harness::create_credentials(&client, "creds", "u", "p").await;
     let devices: Api<Device> = Api::all(client.clone());
     for d in 0..10 {
         let dev: Device = serde_json::from_value(json!({"metadata": {"name": format!("leaf{d}")}, "spec": {
@@ -211,11 +194,15 @@ async fn main() {
         .unwrap();
         devices.create(&PostParams::default(), &dev).await.unwrap();
     }
-    let plugin: Plugin = serde_json::from_value(json!({"metadata": {"name": "access-ports"}, "spec": {"image": image, "insecureRegistry": true}})).unwrap();
-    Api::<Plugin>::all(client.clone())
-        .create(&PostParams::default(), &plugin)
-        .await
-        .unwrap();
+    let component = common::plugin_path("access_ports");
+    harness::install_plugin(
+        &client,
+        &registry.host(),
+        &component,
+        &image,
+        "access-ports",
+    )
+    .await;
 
     let cache = tempfile::tempdir().unwrap();
     let op = harness::start_operator(

@@ -3,12 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
 use naas::driver::DeviceDriver;
-use naas::operator::{Device, Plugin};
+use naas::operator::Device;
 use serde_json::json;
 
 use crate::control_plane::Cluster;
@@ -82,39 +81,18 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
     );
     let registry = registry_support::Registry::start();
     let host = registry.host();
-    let plugins: Api<Plugin> = Api::all(client.clone());
     for name in ["access-ports", "bgp-peering"] {
         let image = format!("{host}/net/{name}:0.1.0");
-        harness::push_plugin(&host, &common::plugin_path(&name.replace('-', "_")), &image);
-        let p: Plugin = serde_json::from_value(json!({
-            "metadata": {"name": name},
-            "spec": {"image": image, "insecureRegistry": true},
-        }))
-        .unwrap();
-        plugins.create(&PostParams::default(), &p).await.unwrap();
+        let component = common::plugin_path(&name.replace('-', "_"));
+        harness::install_plugin(&client, &host, &component, &image, name).await;
     }
-    for ns in ["naas-system", "tenant-a"] {
-        let _ = Api::<Namespace>::all(client.clone())
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await;
-    }
+    harness::create_namespaces(&client, &["naas-system", "tenant-a"]).await;
 
     // A real router: FRR in its own network namespace behind OpenSSH.
     let dev = FrrDevice::start();
     dev.frr
         .configure(&["interface swp9", " description by hand"]);
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "frr-credentials", "namespace": "naas-system"},
-        "stringData": {"username": USER, "password": PASSWORD},
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), "naas-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
+    harness::create_credentials(&client, "frr-credentials", USER, PASSWORD).await;
     let d: Device = serde_json::from_value(json!({
         "metadata": {"name": "rtr1"},
         "spec": {"address": "127.0.0.1", "port": dev.sshd.port(), "platform": "frr",

@@ -70,3 +70,50 @@ pub async fn connect(cluster: &crate::control_plane::Cluster) -> (std::path::Pat
     .unwrap();
     (kubeconfig, Client::try_from(config).unwrap())
 }
+
+/// Creates `names` as namespaces (those that exist already are left as they are).
+pub async fn create_namespaces(client: &Client, names: &[&str]) {
+    let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+    for ns in names {
+        let _ = api
+            .create(
+                &kube::api::PostParams::default(),
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await;
+    }
+}
+
+/// Creates Secret `name` in `naas-system` with a device's `username` and `password`.
+pub async fn create_credentials(client: &Client, name: &str, username: &str, password: &str) {
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "namespace": "naas-system"},
+        "stringData": {"username": username, "password": password},
+    }))
+    .unwrap();
+    kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), "naas-system")
+        .create(&kube::api::PostParams::default(), &secret)
+        .await
+        .unwrap();
+}
+
+/// Pushes `component` to `image` on the plain-HTTP registry `host` and
+/// creates Plugin `name` naming it, as a platform team does.
+pub async fn install_plugin(
+    client: &Client,
+    host: &str,
+    component: &Path,
+    image: &str,
+    name: &str,
+) {
+    push_plugin(host, component, image);
+    let p: operator::Plugin = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"image": image, "insecureRegistry": true},
+    }))
+    .unwrap();
+    kube::Api::<operator::Plugin>::all(client.clone())
+        .create(&kube::api::PostParams::default(), &p)
+        .await
+        .unwrap();
+}

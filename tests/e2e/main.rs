@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, Secret};
+use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
@@ -150,24 +150,8 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     harness::push_plugin(&host, &common::plugin_path("access_ports"), &image);
 
     // Namespaces, the device credentials, Devices and the Plugin.
-    for ns in ["naas-system", "tenant-a", "tenant-b"] {
-        let api: Api<Namespace> = Api::all(client.clone());
-        let _ = api
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await;
-    }
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "leaf-credentials", "namespace": "naas-system"},
-        "stringData": {"username": "naas", "password": "not-a-real-password"},
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), "naas-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
+    harness::create_namespaces(&client, &["naas-system", "tenant-a", "tenant-b"]).await;
+    harness::create_credentials(&client, "leaf-credentials", "naas", "not-a-real-password").await;
     let devices: Api<Device> = Api::all(client.clone());
     for (name, platform, tenants) in [
         (
@@ -533,13 +517,8 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     .unwrap();
     crds.create(&PostParams::default(), &foreign).await.unwrap();
     let hostile_image = format!("{host}/naas/hostile:0.1.0");
-    harness::push_plugin(&host, &common::plugin_path("hostile"), &hostile_image);
-    let p: Plugin = serde_json::from_value(json!({
-        "metadata": {"name": "hostile"},
-        "spec": {"image": hostile_image, "insecureRegistry": true},
-    }))
-    .unwrap();
-    plugins.create(&PostParams::default(), &p).await.unwrap();
+    let component = common::plugin_path("hostile");
+    harness::install_plugin(&client, &host, &component, &hostile_image, "hostile").await;
     let (_, reason, message) = eventually("Plugin hostile refused", within, || async {
         let s = serde_json::to_value(plugins.get("hostile").await.ok()?.status?).ok()?;
         ready_of(&s).filter(|r| r.0 == "False")

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{
     Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
@@ -39,24 +38,8 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     let registry = registry_support::Registry::start();
     let host = registry.host();
     let image = format!("{host}/net/access-ports:0.1.0");
-    harness::push_plugin(&host, &common::plugin_path("access_ports"), &image);
-    for ns in ["naas-system", "tenant-a"] {
-        let _ = Api::<Namespace>::all(client.clone())
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
-            )
-            .await;
-    }
-    let secret: Secret = serde_json::from_value(json!({
-        "metadata": {"name": "creds", "namespace": "naas-system"},
-        "stringData": {"username": "naas", "password": "not-a-real-password"},
-    }))
-    .unwrap();
-    Api::<Secret>::namespaced(client.clone(), "naas-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .unwrap();
+    harness::create_namespaces(&client, &["naas-system", "tenant-a"]).await;
+    harness::create_credentials(&client, "creds", "naas", "not-a-real-password").await;
     let d: Device = serde_json::from_value(json!({
         "metadata": {"name": "leaf1"},
         "spec": {"address": "192.0.2.10", "platform": "eos", "credentialsSecretRef": {"name": "creds"},
@@ -68,12 +51,9 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         .create(&PostParams::default(), &d)
         .await
         .unwrap();
-    let p: Plugin = serde_json::from_value(json!({
-        "metadata": {"name": "access-ports"}, "spec": {"image": image, "insecureRegistry": true},
-    }))
-    .unwrap();
+    let component = common::plugin_path("access_ports");
+    harness::install_plugin(&client, &host, &component, &image, "access-ports").await;
     let plugins: Api<Plugin> = Api::all(client.clone());
-    plugins.create(&PostParams::default(), &p).await.unwrap();
 
     // The operator, serving the webhook on loopback.
     let dir = tempfile::tempdir().unwrap();
