@@ -6,10 +6,8 @@ use kube::ResourceExt;
 
 use super::applied::{record_of, target};
 use super::{Context, Device, DriftPolicy, Error};
-use crate::applied::union;
+use crate::applied::{self, DeviceUpdate, union};
 use crate::config_tree::{self, Platform};
-use crate::driver::LoadMode;
-use crate::driver::transaction::{self, Change, Plan};
 
 /// Most drift lines kept in status and Events.
 const MAX_LINES: usize = 50;
@@ -94,18 +92,13 @@ async fn look(
             reachable: true,
         });
     }
-    // Heal: make naas's part exactly what it applied.
-    let plan = Plan {
-        changes: vec![Change {
-            target: target(ctx, device).await?,
-            mode: LoadMode::Replace {
-                applied: applied.clone(),
-            },
-            config: applied.clone(),
-        }],
-        confirm_within: Some(Duration::from_secs(120)),
+    // Heal: make naas's part exactly what it applied (before = after).
+    let update = DeviceUpdate {
+        target: target(ctx, device).await?,
+        before: fragments.clone(),
+        after: fragments,
     };
-    transaction::apply(ctx.driver.as_ref(), plan)
+    applied::commit(ctx.driver.as_ref(), &[update])
         .await
         .map_err(|e| Error::Push {
             device: device.into(),
