@@ -269,22 +269,7 @@ fn failure_key(obj: &DynamicObject) -> String {
 
 /// The pipeline's view of a service object.
 fn to_service(obj: &DynamicObject, ar: &ApiResource) -> Service {
-    let mut labels: Vec<(String, String)> = obj.labels().clone().into_iter().collect();
-    labels.sort();
-    Service {
-        api_version: ar.api_version.clone(),
-        kind: ar.kind.clone(),
-        namespace: obj.namespace().unwrap_or_default(),
-        name: obj.name_any(),
-        generation: obj.meta().generation.unwrap_or(0),
-        labels,
-        spec: obj
-            .data
-            .get("spec")
-            .cloned()
-            .unwrap_or_else(|| json!({}))
-            .to_string(),
-    }
+    crate::manifest::service_of_object(obj, &ar.api_version, &ar.kind)
 }
 
 /// The key a service's config is kept under, per device.
