@@ -22,7 +22,6 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 use serde_json::Value;
 
 use crate::manifest::service_of_object;
-use crate::pipeline::PipelineError;
 use crate::plugin_set::PluginSet;
 use crate::runtime::{Context, Executor, Service};
 
@@ -152,7 +151,7 @@ impl Admission {
         let evaluation = plugins
             .evaluate(&self.executor, service.clone(), context)
             .await
-            .map_err(|e| denial(&e))?;
+            .map_err(|e| e.to_string())?;
         if !mutate {
             return Ok(None);
         }
@@ -181,10 +180,4 @@ fn label(r: &AdmissionRequest<DynamicObject>) -> String {
         r.namespace.as_deref().unwrap_or_default(),
         r.name
     )
-}
-
-/// The denial message for a pipeline error: the violations with their
-/// field paths, or what failed and where.
-fn denial(e: &PipelineError) -> String {
-    e.to_string()
 }
