@@ -4,6 +4,7 @@ mod coalesce;
 #[path = "../common/mod.rs"]
 mod common;
 mod control_plane;
+mod deploy;
 mod drift;
 mod frr;
 mod harness;
