@@ -102,7 +102,13 @@ pub async fn commit(
     driver: &dyn Driver,
     updates: &[DeviceUpdate],
 ) -> Result<Vec<Outcome>, TransactionError> {
-    transaction::apply(driver, plan(updates)).await
+    let started = std::time::Instant::now();
+    let result = transaction::apply(driver, plan(updates)).await;
+    let took = started.elapsed();
+    for u in updates {
+        crate::metrics::global().pushed(&u.target.device, result.is_ok(), took);
+    }
+    result
 }
 
 /// What [`commit`] would send to each device, sending nothing (see

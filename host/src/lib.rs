@@ -12,12 +12,14 @@
 
 pub mod admission;
 pub mod applied;
+pub mod claims;
 pub mod cli;
 pub mod conformance;
 pub mod digest;
 pub mod fsutil;
 pub mod inventory;
 pub mod manifest;
+pub mod metrics;
 pub mod oci;
 pub mod operator;
 pub mod pipeline;

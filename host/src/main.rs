@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use naas::cli::{Cli, run};
+use naas::cli::{Cli, LogFormat, run};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,13 +17,14 @@ async fn main() -> ExitCode {
         2 => "debug",
         _ => "trace",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("NAAS_LOG").unwrap_or_else(|_| EnvFilter::new(default)),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_env("NAAS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
     // stderr is not locked for the whole run: log lines come from other
     // threads too (e.g. parallel compilation) and would wait on that lock.
     let (mut out, mut err) = (std::io::stdout().lock(), std::io::stderr());

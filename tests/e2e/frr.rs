@@ -73,7 +73,7 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
         return;
     }
     let (kubeconfig, client) = harness::connect(&cluster).await;
-    let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
+    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
     assert!(
         out.status.success(),
         "{}",

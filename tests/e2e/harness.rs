@@ -25,22 +25,35 @@ pub fn start_operator_with(
     dir: &Path,
     webhook: Option<operator::WebhookConfig>,
 ) -> tokio::task::JoinHandle<Result<(), operator::Error>> {
+    tokio::spawn(operator::run(
+        client.clone(),
+        OperatorConfig {
+            webhook,
+            ..config(driver, dir)
+        },
+    ))
+}
+
+/// The configuration [`start_operator`] runs with: no webhook, no
+/// operations endpoints, no leader election, never shut down.
+pub fn config(driver: Arc<dyn Driver>, dir: &Path) -> OperatorConfig {
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(crate::common::target_dir().join("naas-test-cache")),
         ..RuntimeConfig::default()
     })
     .unwrap();
-    tokio::spawn(operator::run(
-        client.clone(),
-        OperatorConfig {
-            namespace: "naas-system".into(),
-            runtime,
-            oci_cache: Some(dir.join("oci")),
-            scratch_dir: dir.join("scratch"),
-            driver,
-            webhook,
-        },
-    ))
+    OperatorConfig {
+        namespace: "naas-system".into(),
+        runtime,
+        oci_cache: Some(dir.join("oci")),
+        scratch_dir: dir.join("scratch"),
+        driver,
+        webhook: None,
+        webhook_configuration: Some("naas".into()),
+        ops_listen: None,
+        leader_election: None,
+        shutdown: tokio_util::sync::CancellationToken::new(),
+    }
 }
 
 /// Pushes the component at `component` to `image` on the plain-HTTP
@@ -69,6 +82,19 @@ pub async fn connect(cluster: &crate::control_plane::Cluster) -> (std::path::Pat
     .await
     .unwrap();
     (kubeconfig, Client::try_from(config).unwrap())
+}
+
+/// A client of the cluster that impersonates `user` (`kubectl --as`), to
+/// run the operator with exactly its ServiceAccount's permissions.
+pub async fn connect_as(cluster: &crate::control_plane::Cluster, user: &str) -> Client {
+    let mut config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(cluster.kubeconfig()).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    config.auth_info.impersonate = Some(user.to_string());
+    Client::try_from(config).unwrap()
 }
 
 /// Creates `names` as namespaces (those that exist already are left as they are).

@@ -8,6 +8,7 @@ mod deploy;
 mod drift;
 mod frr;
 mod harness;
+mod leader;
 #[path = "../../drivers/tests/peers/mod.rs"]
 mod peers;
 #[path = "../common/registry.rs"]
@@ -75,6 +76,11 @@ fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output 
         })
 }
 
+/// How long RBAC changes may take to reach the authorizer.
+fn within_rbac() -> Duration {
+    Duration::from_secs(30)
+}
+
 fn ready_of(status: &serde_json::Value) -> Option<(String, String, String)> {
     status["conditions"]
         .as_array()?
@@ -137,7 +143,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     let (kubeconfig, client) = harness::connect(&cluster).await;
 
     // The host CRDs, as a platform team installs them.
-    let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
+    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
     assert!(
         out.status.success(),
         "{}",
@@ -153,6 +159,44 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // Namespaces, the device credentials, Devices and the Plugin.
     harness::create_namespaces(&client, &["naas-system", "tenant-a", "tenant-b"]).await;
     harness::create_credentials(&client, "leaf-credentials", "naas", "not-a-real-password").await;
+    // The operator runs as its ServiceAccount with deploy/'s RBAC (as
+    // `kubectl --as`): the whole scenario below passes with exactly those
+    // permissions (a 403 anywhere fails a step).
+    let out = kubectl(
+        &kubeconfig,
+        &[
+            "apply",
+            "-f",
+            "deploy/serviceaccount.yaml",
+            "-f",
+            "deploy/rbac/operator.yaml",
+            "-f",
+            "deploy/rbac/group-network.naas.io.yaml",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let operator_client =
+        harness::connect_as(&cluster, "system:serviceaccount:naas-system:naas").await;
+    // The authorizer has the new bindings (it reads them from a watch).
+    eventually("the operator's RBAC in force", within_rbac(), || async {
+        let out = kubectl(
+            &kubeconfig,
+            &[
+                "auth",
+                "can-i",
+                "list",
+                "plugins.naas.io",
+                "--as",
+                "system:serviceaccount:naas-system:naas",
+            ],
+        );
+        out.status.success().then_some(())
+    })
+    .await;
     let devices: Api<Device> = Api::all(client.clone());
     for (name, platform, tenants) in [
         (
@@ -185,7 +229,11 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // The operator, in this process, with the in-memory driver.
     let driver = MemoryDriver::new();
     let cache = tempfile::tempdir().unwrap();
-    let op = harness::start_operator(&client, std::sync::Arc::new(driver.clone()), cache.path());
+    let op = harness::start_operator(
+        &operator_client,
+        std::sync::Arc::new(driver.clone()),
+        cache.path(),
+    );
 
     // Plugin Ready, its kind served as an Established CRD.
     let within = Duration::from_secs(90);
@@ -346,7 +394,11 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     op.abort();
     let _ = op.await;
     let pushes = driver.pushes().len();
-    let op = harness::start_operator(&client, std::sync::Arc::new(driver.clone()), cache.path());
+    let op = harness::start_operator(
+        &operator_client,
+        std::sync::Arc::new(driver.clone()),
+        cache.path(),
+    );
     apply_ports(
         &services,
         "after-restart",
@@ -436,6 +488,16 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     .await;
     assert_eq!(reason, "Invalid", "{message}");
     assert!(message.contains("leaf1"), "{message}");
+
+    // Two operators with leader election (this one stopped meanwhile).
+    op.abort();
+    let _ = op.await;
+    leader::a_second_operator_takes_over(&client, &services, within).await;
+    let op = harness::start_operator(
+        &operator_client,
+        std::sync::Arc::new(driver.clone()),
+        cache.path(),
+    );
 
     // Deleting a namespace with services in it completes: the namespace
     // controller deletes them, and each one's cleanup removes its config.
@@ -587,6 +649,8 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
         "{status:?}: {stderr}"
     );
 
+    // Two `naas operator` processes with leader election.
+    leader::two_binaries_fail_over(&client, &kubeconfig, within).await;
     drop(cluster);
 }
 
@@ -612,7 +676,7 @@ async fn the_readme_walkthrough_with_the_bundled_examples() {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    ok(kubectl(&kubeconfig, &["apply", "-f", "crds/"]));
+    ok(kubectl(&kubeconfig, &["apply", "-k", "crds/"]));
 
     let registry = registry_support::Registry::start();
     let host = registry.host();

@@ -29,7 +29,7 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         return;
     };
     let (kubeconfig, client) = harness::connect(&cluster).await;
-    let out = kubectl(&kubeconfig, &["apply", "-f", "crds/"]);
+    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
     assert!(
         out.status.success(),
         "{}",
@@ -38,13 +38,14 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     let registry = registry_support::Registry::start();
     let host = registry.host();
     let image = format!("{host}/net/access-ports:0.1.0");
-    harness::create_namespaces(&client, &["naas-system", "tenant-a"]).await;
+    harness::create_namespaces(&client, &["naas-system", "tenant-a", "tenant-b"]).await;
     harness::create_credentials(&client, "creds", "naas", "not-a-real-password").await;
     let d: Device = serde_json::from_value(json!({
         "metadata": {"name": "leaf1"},
         "spec": {"address": "192.0.2.10", "platform": "eos", "credentialsSecretRef": {"name": "creds"},
                  "insecureSkipHostKeyVerification": true,
-                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
+                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]},
+                             {"namespace": "tenant-b", "ports": ["Ethernet9-16"]}]},
     }))
     .unwrap();
     Api::<Device>::all(client.clone())
@@ -80,14 +81,14 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     })
     .await;
 
-    // Registered as a platform team does: url client config, the CA bundle.
+    // Registered as a platform team does (url client config, the CA
+    // bundle), without rules: the operator sets them to the served kinds.
     let ca = base64::engine::general_purpose::STANDARD
         .encode(std::fs::read(dir.path().join("ca.crt")).unwrap());
     let hook = |path: &str| {
         json!({
             "name": format!("{}.naas.io", &path[1..]),
             "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}"), "caBundle": ca},
-            "rules": [{"apiGroups": ["network.naas.io"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"], "resources": ["accessports"]}],
             "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
             "matchPolicy": "Equivalent", "timeoutSeconds": 10,
         })
@@ -106,6 +107,22 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    for kind in [
+        "validatingwebhookconfiguration",
+        "mutatingwebhookconfiguration",
+    ] {
+        eventually(&format!("{kind} naas rules set"), within, || async {
+            let out = kubectl(&kubeconfig, &["get", kind, "naas", "-o", "json"]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (v["webhooks"][0]["rules"]
+                == json!([{"apiGroups": ["network.naas.io"], "apiVersions": ["v1alpha1"],
+                           "resources": ["accessports"], "operations": ["CREATE", "UPDATE"],
+                           "scope": "Namespaced"}]))
+            .then_some(())
+        })
+        .await;
+    }
 
     // An invalid service is refused at `kubectl apply`, with the plugin's message.
     let bad = dir.path().join("bad.yaml");
@@ -167,6 +184,8 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         .remove("naas.io/expanded-by")
         .unwrap_or_default();
     assert!(by.starts_with("sha256:"), "{by}");
+    tenant_is_held_to_its_ports(&kubeconfig, dir.path(), within).await;
+
     let _ = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar)
         .patch(
             "web",
@@ -176,4 +195,98 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         .await;
     op.abort();
     drop(cluster);
+}
+
+/// A tenant's ServiceAccount bound to `naas-tenant-edit` only (deploy/'s
+/// tenant roles): `kubectl apply` of a service on another tenant's port is
+/// denied by the webhook; of a port another service holds, denied naming
+/// the holder; in another tenant's namespace, forbidden by RBAC.
+async fn tenant_is_held_to_its_ports(
+    kubeconfig: &std::path::Path,
+    dir: &std::path::Path,
+    within: Duration,
+) {
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(kubectl(
+        kubeconfig,
+        &[
+            "apply",
+            "-f",
+            "deploy/rbac/tenant.yaml",
+            "-f",
+            "deploy/rbac/group-network.naas.io.yaml",
+        ],
+    ));
+    ok(kubectl(
+        kubeconfig,
+        &["-n", "tenant-a", "create", "serviceaccount", "alice"],
+    ));
+    ok(kubectl(
+        kubeconfig,
+        &[
+            "-n",
+            "tenant-a",
+            "create",
+            "rolebinding",
+            "alice-edit",
+            "--clusterrole=naas-tenant-edit",
+            "--serviceaccount=tenant-a:alice",
+        ],
+    ));
+    let alice = "system:serviceaccount:tenant-a:alice";
+    eventually("alice's role in force", within, || async {
+        let out = kubectl(
+            kubeconfig,
+            &[
+                "auth",
+                "can-i",
+                "create",
+                "accessports.network.naas.io",
+                "-n",
+                "tenant-a",
+                "--as",
+                alice,
+            ],
+        );
+        out.status.success().then_some(())
+    })
+    .await;
+    let as_alice = |name: &str, namespace: &str, ports: &str| {
+        let file = dir.join(format!("{name}.json"));
+        std::fs::write(
+            &file,
+            json!({"apiVersion": "network.naas.io/v1alpha1", "kind": "AccessPorts",
+                   "metadata": {"name": name, "namespace": namespace},
+                   "spec": {"device": "leaf1", "ports": ports, "vlan": 130}})
+            .to_string(),
+        )
+        .unwrap();
+        let out = kubectl(
+            kubeconfig,
+            &["apply", "--as", alice, "-f", file.to_str().unwrap()],
+        );
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // Tenant B's port on a shared device: the tenant denial.
+    let (applied, stderr) = as_alice("steal", "tenant-a", "Ethernet9");
+    assert!(
+        !applied && stderr.contains("denied the request"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Ethernet9"), "{stderr}");
+    // Tenant B's namespace: RBAC says no before any webhook runs.
+    let (applied, stderr) = as_alice("elsewhere", "tenant-b", "Ethernet10");
+    assert!(!applied && stderr.contains("forbidden"), "{stderr}");
+    // Its own free port: allowed.
+    let (applied, stderr) = as_alice("db", "tenant-a", "Ethernet5");
+    assert!(applied, "{stderr}");
 }

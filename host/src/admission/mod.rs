@@ -9,8 +9,15 @@
 //! Reviews have no side effects, so `dryRun` requests are answered like any
 //! other. Where the plugins and the devices come from is a [`Resolver`]: the
 //! operator's caches, or a fixed plugin set and inventory.
+//!
+//! The host's own kinds (group `naas.io`: Plugin and Device) are checked on
+//! the same `/validate` endpoint by the host itself, with no plugin call:
+//! image and digest syntax, OpenSSH host keys, tenant port ranges, Secret
+//! references in the operator's namespace ([`plugin_violations`],
+//! [`device_violations`]). `/mutate` allows them without a patch.
 
 mod fixed;
+mod objects;
 mod server;
 
 use std::sync::Arc;
@@ -26,6 +33,7 @@ use crate::plugin_set::PluginSet;
 use crate::runtime::{Context, Executor, Service};
 
 pub use fixed::FixedResolver;
+pub use objects::{device_violations, plugin_violations};
 pub use server::{ServeError, TlsFiles, router, serve};
 
 /// Annotation naming the digest of the plugin that expanded a service.
@@ -55,16 +63,26 @@ pub struct Admission {
     executor: Executor,
     /// Bound on one review's plugin work, well under the webhook's timeout.
     deadline: Duration,
+    /// The operator's namespace: the only one Plugin and Device Secret references may name.
+    namespace: Arc<str>,
 }
 
 impl Admission {
-    /// Reviews with `resolver`, evaluating on `executor`, each bounded by `deadline`.
+    /// Reviews with `resolver`, evaluating on `executor`, each bounded by
+    /// `deadline`; Plugins and Devices may only reference Secrets in
+    /// `operator_namespace`.
     #[must_use]
-    pub fn new(resolver: Arc<dyn Resolver>, executor: Executor, deadline: Duration) -> Self {
+    pub fn new(
+        resolver: Arc<dyn Resolver>,
+        executor: Executor,
+        deadline: Duration,
+        operator_namespace: &str,
+    ) -> Self {
         Self {
             resolver,
             executor,
             deadline,
+            namespace: operator_namespace.into(),
         }
     }
 
@@ -124,6 +142,9 @@ impl Admission {
         let Some(object) = &request.object else {
             return Err(format!("{}: the request has no object", label(request)));
         };
+        if request.kind.group == crate::operator::GROUP {
+            return objects::review(request, object, &self.namespace, mutate).map(|()| None);
+        }
         let api_version = if request.kind.group.is_empty() {
             request.kind.version.clone()
         } else {

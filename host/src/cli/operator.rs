@@ -9,7 +9,7 @@ use kube::CustomResourceExt;
 
 use super::{Cli, CliError};
 use crate::driver::{DeviceDriver, MemoryDriver};
-use crate::operator::{self, Device, OperatorConfig, Plugin};
+use crate::operator::{self, Device, LeaseConfig, OperatorConfig, Plugin};
 
 /// Arguments of `naas crds`.
 #[derive(Debug, Clone, Args)]
@@ -52,6 +52,41 @@ pub struct OperatorArgs {
     /// webhook configuration's timeoutSeconds.
     #[arg(long, default_value = "5s", value_parser = super::parse_duration)]
     pub webhook_deadline: std::time::Duration,
+    /// The ValidatingWebhookConfiguration and MutatingWebhookConfiguration
+    /// (both of this name) whose service webhooks (`validate.naas.io`,
+    /// `mutate.naas.io`) get their rules set to the served kinds; `""` to
+    /// leave them alone.
+    #[arg(long, default_value = "naas", value_name = "NAME")]
+    pub webhook_configuration: String,
+    /// Serve `/metrics`, `/healthz` and `/readyz` over plain HTTP on this
+    /// address, e.g. `0.0.0.0:8080`.
+    #[arg(long, value_name = "ADDR")]
+    pub ops_listen: Option<std::net::SocketAddr>,
+    /// Reconcile only while holding the Lease `--lease-name` in the
+    /// operator's namespace (run several replicas; one leads). Admission
+    /// and the operations endpoints serve on every replica.
+    #[arg(long)]
+    pub leader_election: bool,
+    /// The Lease of leader election.
+    #[arg(long, default_value = "naas-operator")]
+    pub lease_name: String,
+    /// This replica's identity in the Lease. Default: $POD_NAME, else host name and pid.
+    #[arg(long)]
+    pub lease_identity: Option<String>,
+    /// How long the Lease lasts without renewal before another replica takes it.
+    #[arg(long, default_value = "15s", value_parser = super::parse_duration)]
+    pub lease_duration: std::time::Duration,
+    /// How long the leader keeps leading without renewing (under `--lease-duration`).
+    #[arg(long, default_value = "10s", value_parser = super::parse_duration)]
+    pub renew_deadline: std::time::Duration,
+    /// How often candidates try to take the Lease and the leader renews it.
+    #[arg(long, default_value = "2s", value_parser = super::parse_duration)]
+    pub retry_period: std::time::Duration,
+    /// After SIGTERM or SIGINT, how long reconciles in flight (pushes) may
+    /// take to finish before they are abandoned (keep it under the Pod's
+    /// terminationGracePeriodSeconds).
+    #[arg(long, default_value = "25s", value_parser = super::parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
 }
 
 /// The host's CRDs as (file name, YAML).
@@ -110,7 +145,22 @@ pub(super) async fn run_operator(cli: &Cli, args: &OperatorArgs) -> Result<(), C
         DriverChoice::Devices => Arc::new(DeviceDriver::default()),
         DriverChoice::Memory => Arc::new(MemoryDriver::new()),
     };
-    operator::run(
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let leader_election = args.leader_election.then(|| LeaseConfig {
+        retry_period: args.retry_period,
+        renew_deadline: args.renew_deadline,
+        lease_duration: args.lease_duration,
+        ..LeaseConfig::new(
+            &args.lease_name,
+            &args.namespace,
+            &args
+                .lease_identity
+                .clone()
+                .unwrap_or_else(operator::default_identity),
+        )
+    });
+    let run = operator::run(
         client,
         OperatorConfig {
             namespace: args.namespace.clone(),
@@ -126,8 +176,44 @@ pub(super) async fn run_operator(cli: &Cli, args: &OperatorArgs) -> Result<(), C
                 },
                 deadline: args.webhook_deadline,
             }),
+            ops_listen: args.ops_listen,
+            webhook_configuration: Some(args.webhook_configuration.clone())
+                .filter(|n| !n.is_empty()),
+            leader_election,
+            shutdown: shutdown.clone(),
         },
-    )
-    .await
-    .map_err(|e| CliError::Output(e.to_string()))
+    );
+    tokio::pin!(run);
+    let abandon = async {
+        shutdown.cancelled().await;
+        tokio::time::sleep(args.shutdown_timeout).await;
+    };
+    tokio::select! {
+        r = &mut run => r.map_err(|e| CliError::Output(e.to_string())),
+        () = abandon => {
+            tracing::warn!(
+                "reconciles still running after --shutdown-timeout {:?}: abandoned",
+                args.shutdown_timeout
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Cancels `token` on SIGTERM (a Pod being stopped) or SIGINT (Ctrl-C).
+async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = term => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("stopping: no new reconcile starts; those in flight finish");
+    token.cancel();
 }

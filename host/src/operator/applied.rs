@@ -348,6 +348,31 @@ impl AppliedConfigs {
             .collect())
     }
 
+    /// What naas applied, per service, on each device `configs` go to,
+    /// with the device's platform: for the check that no two services
+    /// claim one port ([`crate::claims`]).
+    ///
+    /// # Errors
+    /// An API error reading a record.
+    pub(super) async fn held(
+        &self,
+        ctx: &Context,
+        configs: &[crate::runtime::DeviceConfig],
+    ) -> Result<BTreeMap<String, (String, Fragments)>, Error> {
+        let mut held = BTreeMap::new();
+        for c in configs {
+            let Some(device) = ctx.devices.get(&c.device, None).await else {
+                continue;
+            };
+            let (fragments, _) = match self.cached(&c.device) {
+                Some(r) => r,
+                None => record_of(ctx, &c.device).await?,
+            };
+            held.insert(c.device.clone(), (device.spec.platform.clone(), fragments));
+        }
+        Ok(held)
+    }
+
     fn cached(&self, device: &str) -> Option<Record> {
         self.records
             .lock()

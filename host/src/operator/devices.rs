@@ -6,10 +6,11 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Resource, ResourceExt};
 
-use super::{Context, Device, DeviceStatus, DriverKind, Error, conditions, drift};
+use super::{Context, Device, DeviceStatus, Error, conditions, drift};
 
 /// Reconciles one Device.
 pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Action, Error> {
+    crate::metrics::global().reconciled("Device");
     let generation = d.meta().generation;
     let previous = d.status.clone().unwrap_or_default();
     let problems = check(&d);
@@ -90,6 +91,7 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
 /// Retries a failed Device.
 pub(super) fn error_policy(d: Arc<Device>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(device = %d.name_any(), "reconcile failed: {error}");
+    crate::metrics::global().failed("Device", error.class());
     Action::requeue(ctx.backoff(&format!("Device/{}", d.name_any())))
 }
 
@@ -105,13 +107,7 @@ fn check(d: &Device) -> Vec<String> {
         }
         _ => {}
     }
-    let netconf = d.spec.platform == crate::driver::NETCONF_PLATFORM;
-    if netconf != (d.spec.driver == DriverKind::Netconf) {
-        problems.push(format!(
-            "spec.driver {:?} does not fit spec.platform {:?}: platform netconf takes driver netconf, CLI platforms (frr, eos, ios, junos) take driver cli",
-            d.spec.driver, d.spec.platform
-        ));
-    }
+    problems.extend(d.spec.driver_mismatch());
     if let Err(e) = drift::interval(d) {
         problems.push(e);
     }

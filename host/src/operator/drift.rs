@@ -49,7 +49,10 @@ pub(super) async fn check(ctx: &Context, d: &Device) -> Option<Finding> {
     let _guard = lock.lock().await;
     Some(
         match look(ctx, &device, platform, d.spec.drift_policy).await {
-            Ok(f) => f,
+            Ok(f) => {
+                crate::metrics::global().drift(&device, f.lines.len());
+                f
+            }
             Err(e) => Finding {
                 in_sync: false,
                 reason: "Unreachable",

@@ -55,6 +55,11 @@ where
         let _ = listed.wait_for(|done| *done).await;
     }
 
+    /// Whether the first full list has arrived.
+    pub fn is_listed(&self) -> bool {
+        *self.listed.borrow()
+    }
+
     /// Every object seen so far, without waiting (for watch mappers).
     pub fn snapshot(&self) -> Vec<Arc<K>> {
         self.store.state()

@@ -10,10 +10,15 @@ mod applied;
 mod conditions;
 mod devices;
 mod drift;
+mod leader;
+mod loader;
 mod mirror;
+mod ops;
 mod plugins;
+mod registration;
 mod resources;
 mod services;
+mod start;
 mod templates;
 mod webhook;
 
@@ -22,18 +27,18 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ApiResource, GroupVersionKind};
-use kube::runtime::controller::Controller;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
 pub use applied::{APPLIED_LABEL, AppliedConfigs};
+pub use leader::{Elector, LeaderError, LeaseConfig, default_identity};
 use mirror::Mirror;
 pub use plugins::{PLUGIN_LABEL, service_crd};
 pub use resources::*;
+pub use start::run;
 
 use crate::driver::Driver;
 use crate::inventory::{Grant, Inventory, InventoryDevice};
@@ -77,6 +82,34 @@ pub enum Error {
     /// Adding or removing the finalizer, or the apply/cleanup inside it.
     #[error("{0}")]
     Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// Leader election could not start.
+    #[error(transparent)]
+    Leader(#[from] LeaderError),
+    /// This replica stopped leading; it stopped reconciling (restart it to
+    /// stand as a candidate again).
+    #[error("lost leadership: {0}; stopped reconciling")]
+    LeadershipLost(String),
+}
+
+impl Error {
+    /// A short class for metrics: `Kube`, `Plugin`, `Pipeline`, `Object`, `Push`, `Driver`, `Finalizer`.
+    #[must_use]
+    pub fn class(&self) -> &'static str {
+        match self {
+            Self::Kube(_) => "Kube",
+            Self::Plugin(_) => "Plugin",
+            Self::Pipeline(_) => "Pipeline",
+            Self::Object(_) => "Object",
+            Self::Push { .. } => "Push",
+            Self::Driver(_) => "Driver",
+            Self::Leader(_) | Self::LeadershipLost(_) => "Leader",
+            Self::Finalizer(e) => match &**e {
+                kube::runtime::finalizer::Error::ApplyFailed(e)
+                | kube::runtime::finalizer::Error::CleanupFailed(e) => e.class(),
+                _ => "Finalizer",
+            },
+        }
+    }
 }
 
 /// A Plugin loaded into the runtime.
@@ -106,6 +139,17 @@ pub struct OperatorConfig {
     pub driver: Arc<dyn Driver>,
     /// Serve the admission webhook too (`None`: not here).
     pub webhook: Option<WebhookConfig>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` over plain HTTP here.
+    pub ops_listen: Option<std::net::SocketAddr>,
+    /// The Validating/MutatingWebhookConfiguration (both of this name)
+    /// whose service webhooks' rules the operator keeps in step with the
+    /// served kinds (`None`: leave them alone).
+    pub webhook_configuration: Option<String>,
+    /// Reconcile only while holding this Lease (`None`: always; one replica only).
+    pub leader_election: Option<LeaseConfig>,
+    /// Cancelled to stop: no new reconcile starts, running ones finish,
+    /// the Lease is released, and [`run`] returns.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// Where and how `naas operator` serves the admission endpoints.
@@ -142,6 +186,12 @@ pub struct Context {
     tenant_variables: Mirror<ConfigMap>,
     /// Failures in a row per object (`Kind/namespace/name`), for backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Whether the Plugins listed at start have all been loaded (or tried).
+    plugins_listed: std::sync::atomic::AtomicBool,
+    /// Cancelled when the controllers must stop (shutdown, lost leadership).
+    stop: tokio_util::sync::CancellationToken,
+    /// The webhook configurations whose rules follow the served kinds.
+    webhook_configuration: Option<String>,
     me: std::sync::Weak<Context>,
 }
 
@@ -166,6 +216,72 @@ impl Context {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
+    }
+
+    /// Why this replica is not ready yet: caches not synced, or the Plugins
+    /// present at start not loaded yet.
+    fn readiness(&self) -> Result<(), String> {
+        let mirrors = [
+            ("Devices", self.devices.is_listed()),
+            ("Secrets", self.secrets.is_listed()),
+            ("ConfigMaps", self.config_maps.is_listed()),
+            (
+                "naas-variables ConfigMaps",
+                self.tenant_variables.is_listed(),
+            ),
+        ];
+        if let Some((what, _)) = mirrors.iter().find(|(_, listed)| !listed) {
+            return Err(format!("{what} not listed yet"));
+        }
+        if !self
+            .plugins_listed
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err("Plugins not loaded yet".into());
+        }
+        Ok(())
+    }
+
+    /// Marks the Plugins present at start as loaded (or tried).
+    fn plugins_listed(&self) {
+        self.plugins_listed
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The names of the loaded Plugins.
+    fn plugin_names(&self) -> std::collections::BTreeSet<String> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Every kind the loaded Plugins serve.
+    fn served_kinds(&self) -> Vec<crate::runtime::ServiceKind> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .flat_map(|p| p.plugin.info().kinds.clone())
+            .collect()
+    }
+
+    /// Sets the admission webhooks' rules to the served kinds (leader only).
+    async fn register_kinds(&self) {
+        if let Some(name) = &self.webhook_configuration {
+            registration::sync(self, name).await;
+        }
+    }
+
+    /// The manifest digest of the loaded Plugin `name`.
+    fn loaded_digest(&self, name: &str) -> Option<String> {
+        self.plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .map(|p| p.manifest_digest.clone())
     }
 
     /// The Devices, once the initial list has arrived (so that no service is
@@ -281,10 +397,10 @@ impl Context {
             .cloned()
     }
 
-    /// Installs a loaded Plugin: starts the controllers of its kinds, and
-    /// replays the services of its kinds when it moved to a new digest.
-    /// Returns whether anything changed.
-    fn install_plugin(&self, name: &str, loaded: LoadedPlugin) -> bool {
+    /// Installs a loaded Plugin; with `serve` (the leader), starts the
+    /// controllers of its kinds, and replays the services of its kinds when
+    /// it moved to a new digest. Returns whether anything changed.
+    fn install_plugin(&self, name: &str, loaded: LoadedPlugin, serve: bool) -> bool {
         let kinds: Vec<GroupVersionKind> = loaded
             .plugin
             .info()
@@ -310,6 +426,9 @@ impl Context {
                 || p.variables != loaded.variables
                 || p.templates != loaded.templates
         });
+        if !serve {
+            return moved;
+        }
         let mut running = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
         for (gvk, plural) in kinds.into_iter().zip(plurals) {
             match running.get(&gvk) {
@@ -441,117 +560,4 @@ impl Context {
 /// applied-config records.
 fn not_applied_records() -> watcher::Config {
     watcher::Config::default().labels(&format!("!{APPLIED_LABEL}"))
-}
-
-/// Runs the operator until the process ends: the Plugin and Device
-/// controllers, and the service controllers they start.
-///
-/// # Errors
-/// When the API cannot be reached at start.
-pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
-    std::fs::create_dir_all(&config.scratch_dir).map_err(|e| {
-        Error::Object(format!(
-            "cannot create {}: {e}",
-            config.scratch_dir.display()
-        ))
-    })?;
-    let recorder = Recorder::new(
-        client.clone(),
-        Reporter {
-            controller: "naas".into(),
-            instance: std::env::var("POD_NAME").ok(),
-        },
-    );
-    // What reconciles read, mirrored instead of fetched each time.
-    let (devices, devices_feed) = Mirror::start(
-        Api::<Device>::all(client.clone()),
-        watcher::Config::default(),
-    );
-    let (secrets, secrets_feed) = Mirror::start(
-        Api::<Secret>::namespaced(client.clone(), &config.namespace),
-        watcher::Config::default(),
-    );
-    // Not the applied-config records: they are read when needed, and
-    // written once per push (every write would reach every watch).
-    let (config_maps, config_maps_feed) = Mirror::start(
-        Api::<ConfigMap>::namespaced(client.clone(), &config.namespace),
-        not_applied_records(),
-    );
-    let (tenant_variables, tenant_variables_feed) = Mirror::start(
-        Api::<ConfigMap>::all(client.clone()),
-        watcher::Config::default().fields(&format!("metadata.name={NAMESPACE_VARIABLES}")),
-    );
-    let mirrors = async {
-        tokio::join!(
-            devices_feed,
-            secrets_feed,
-            config_maps_feed,
-            tenant_variables_feed
-        );
-    };
-    let ctx = Arc::new_cyclic(|me| Context {
-        client: client.clone(),
-        namespace: config.namespace,
-        runtime: config.runtime,
-        oci_cache: config.oci_cache,
-        scratch_dir: config.scratch_dir,
-        driver: config.driver,
-        recorder,
-        applied: AppliedConfigs::default(),
-        plugins: Mutex::new(BTreeMap::new()),
-        kinds: Mutex::new(HashMap::new()),
-        devices,
-        secrets,
-        config_maps,
-        tenant_variables,
-        failures: Mutex::new(HashMap::new()),
-        me: me.clone(),
-    });
-    if let Some(w) = config.webhook {
-        let listener = tokio::net::TcpListener::bind(w.listen).await.map_err(|e| {
-            Error::Object(format!(
-                "cannot listen on {} for the webhook: {e}",
-                w.listen
-            ))
-        })?;
-        let admission = crate::admission::Admission::new(
-            ctx.clone(),
-            ctx.runtime.executor().clone(),
-            w.deadline,
-        );
-        tokio::spawn(async move {
-            if let Err(e) = crate::admission::serve(admission, listener, w.tls).await {
-                tracing::error!("the admission webhook stopped: {e}");
-            }
-        });
-    }
-    let plugins = Controller::new(
-        Api::<Plugin>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .run(plugins::reconcile, plugins::error_policy, ctx.clone())
-    .for_each(|_| async {});
-    let devices = Controller::new(
-        Api::<Device>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .run(devices::reconcile, devices::error_policy, ctx.clone())
-    .for_each(|_| async {});
-    // The kinds' controllers are tasks of their own: stop them with the
-    // operator, so that no controller outlives it.
-    let _stop_kinds = StopKinds(ctx.clone());
-    tokio::join!(plugins, devices, mirrors);
-    Ok(())
-}
-
-/// Aborts every kind controller when the operator stops (or its future is dropped).
-struct StopKinds(Arc<Context>);
-
-impl Drop for StopKinds {
-    fn drop(&mut self) {
-        let mut kinds = self.0.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-        for (_, k) in kinds.drain() {
-            k.task.abort();
-        }
-    }
 }

@@ -26,6 +26,7 @@ pub const PLUGIN_LABEL: &str = "naas.io/plugin";
 pub(super) async fn reconcile(obj: Arc<Plugin>, ctx: Arc<Context>) -> Result<Action, Error> {
     let api: Api<Plugin> = Api::all(ctx.client.clone());
     let key = format!("Plugin/{}", obj.name_any());
+    crate::metrics::global().reconciled("Plugin");
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(p) => apply(&p, &ctx).await,
@@ -41,6 +42,7 @@ pub(super) async fn reconcile(obj: Arc<Plugin>, ctx: Arc<Context>) -> Result<Act
 /// Retries a failed Plugin with a growing delay.
 pub(super) fn error_policy(obj: Arc<Plugin>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(plugin = %obj.name_any(), "reconcile failed: {error}");
+    crate::metrics::global().failed("Plugin", error.class());
     Action::requeue(ctx.backoff(&format!("Plugin/{}", obj.name_any())))
 }
 
@@ -104,7 +106,8 @@ async fn apply(p: &Plugin, ctx: &Context) -> Result<Action, Error> {
             &previous.conditions,
         )],
     };
-    let moved = ctx.install_plugin(&name, loaded);
+    let moved = ctx.install_plugin(&name, loaded, true);
+    ctx.register_kinds().await;
     if moved {
         ctx.event(
             p,
@@ -121,6 +124,7 @@ async fn apply(p: &Plugin, ctx: &Context) -> Result<Action, Error> {
 async fn cleanup(p: &Plugin, ctx: &Context) -> Result<Action, Error> {
     let name = p.name_any();
     ctx.remove_plugin(&name);
+    ctx.register_kinds().await;
     // A CRD that still has objects is kept: deleting it would delete them.
     let crds: Api<CustomResourceDefinition> = Api::all(ctx.client.clone());
     let owned = crds
@@ -160,7 +164,7 @@ async fn cleanup(p: &Plugin, ctx: &Context) -> Result<Action, Error> {
 }
 
 /// Pulls (verified, cached) and loads the plugin a Plugin names.
-async fn load(p: &Plugin, ctx: &Context) -> Result<LoadedPlugin, Error> {
+pub(super) async fn load(p: &Plugin, ctx: &Context) -> Result<LoadedPlugin, Error> {
     let spec = &p.spec;
     let r = PluginRef::parse(&spec.image, spec.digest.as_deref())
         .map_err(|e| Error::Plugin(e.to_string()))?;

@@ -192,6 +192,22 @@ pub struct DeviceSpec {
     pub drift_policy: DriftPolicy,
 }
 
+impl DeviceSpec {
+    /// Why `spec.driver` does not fit `spec.platform` (platform `netconf`
+    /// takes driver `netconf`, every CLI platform driver `cli`), or `None`
+    /// when it fits. The operator's Device check and admission share it.
+    #[must_use]
+    pub fn driver_mismatch(&self) -> Option<String> {
+        let netconf = self.platform == crate::driver::NETCONF_PLATFORM;
+        (netconf != (self.driver == DriverKind::Netconf)).then(|| {
+            format!(
+                "spec.driver {:?} does not fit spec.platform {:?}: platform netconf takes driver netconf, CLI platforms (frr, eos, ios, junos) take driver cli",
+                self.driver, self.platform
+            )
+        })
+    }
+}
+
 /// What the host does when a device drifted from what naas applied.
 #[derive(Deserialize, Serialize, Clone, Copy, Debug, Default, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]

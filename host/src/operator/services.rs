@@ -127,6 +127,8 @@ pub(super) async fn run(
         // Bounded: each reconcile makes a few API calls, and a burst of a
         // thousand services must not open a thousand connections at once.
         .with_config(kube::runtime::controller::Config::default().concurrency(CONCURRENCY))
+        // On shutdown or lost leadership: start nothing new, finish what runs.
+        .graceful_shutdown_on(ctx.stop.clone().cancelled_owned())
         .run(
             move |obj, ctx| reconcile(obj, ctx, kind.clone()),
             error_policy,
@@ -209,6 +211,7 @@ async fn reconcile(
     let ns = obj.namespace().unwrap_or_default();
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
     let key = failure_key(&obj);
+    crate::metrics::global().reconciled(&ar.kind);
     let obj = with_finalizer(&api, obj).await?;
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
@@ -255,6 +258,8 @@ async fn with_finalizer(
 
 fn error_policy(obj: Arc<DynamicObject>, error: &Error, ctx: Arc<Context>) -> Action {
     tracing::warn!(service = %obj.name_any(), "reconcile failed: {error}");
+    let kind = obj.types.as_ref().map_or("", |t| t.kind.as_str());
+    crate::metrics::global().failed(kind, error.class());
     Action::requeue(ctx.backoff(&failure_key(&obj)))
 }
 
@@ -351,6 +356,24 @@ async fn apply(obj: &DynamicObject, ar: &ApiResource, ctx: &Context) -> Result<A
         }
     };
     let key = owner_key(&service);
+    // No port another service holds (Device grants may have changed since
+    // admission, or admission may not run at all).
+    let held = ctx.applied.held(ctx, &evaluation.configs).await?;
+    let taken = crate::claims::conflicts(&key, &evaluation.configs, &held);
+    if !taken.is_empty() {
+        let message = crate::claims::describe(&taken);
+        let c = conditions::ready(false, "PortHeld", message.clone(), generation, &previous);
+        write_status(ctx, obj, ar, json!({"conditions": [c]})).await?;
+        ctx.event_ref(
+            &obj.object_ref(ar),
+            EventType::Warning,
+            "PortHeld",
+            &message,
+        )
+        .await;
+        // The holder may go away: look again later.
+        return Ok(Action::requeue(Duration::from_secs(60)));
+    }
     if obj
         .annotations()
         .get(DRY_RUN_ANNOTATION)
@@ -457,6 +480,11 @@ async fn write_status(
     ar: &ApiResource,
     status: Value,
 ) -> Result<(), Error> {
+    let ready = &status["conditions"][0];
+    if ready["status"] == "False" {
+        let reason = ready["reason"].as_str().unwrap_or("Unknown");
+        crate::metrics::global().failed(&ar.kind, reason);
+    }
     let current = &obj.data["status"];
     let unchanged = status
         .as_object()

@@ -241,7 +241,10 @@ impl Session<'_> {
     ) -> RuntimeResult<R> {
         self.store.set_epoch_deadline(self.plugin.limits.ticks());
         self.store.data_mut().start_call();
-        match f(&self.instance, &mut self.store) {
+        let started = std::time::Instant::now();
+        let answer = f(&self.instance, &mut self.store);
+        crate::metrics::global().plugin_call(&self.plugin.name, call, started.elapsed());
+        match answer {
             Ok(r) => {
                 let bytes = size(&r);
                 let limit = self.plugin.limits.max_output_bytes;
