@@ -289,4 +289,14 @@ async fn tenant_is_held_to_its_ports(
     // Its own free port: allowed.
     let (applied, stderr) = as_alice("db", "tenant-a", "Ethernet5");
     assert!(applied, "{stderr}");
+    // A port service web holds (pushed, recorded): denied, naming web.
+    let stderr = eventually("a held port denied", within, || async {
+        let (applied, stderr) = as_alice("web-too", "tenant-a", "Ethernet2");
+        (!applied).then_some(stderr)
+    })
+    .await;
+    assert!(
+        stderr.contains("port Ethernet2 on device leaf1 is held by AccessPorts tenant-a/web"),
+        "{stderr}"
+    );
 }

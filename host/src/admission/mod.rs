@@ -54,6 +54,15 @@ pub trait Resolver: Send + Sync {
     ) -> Result<Option<(PluginSet, String)>, String>;
     /// The context `service` is evaluated in (its tenant's devices and ports, variables).
     async fn context(&self, service: &Service) -> Result<Context, String>;
+    /// What naas applied, per service, on the devices `configs` go to,
+    /// with each device's platform (for [`crate::claims`]); none by default.
+    async fn held(
+        &self,
+        configs: &[crate::runtime::DeviceConfig],
+    ) -> Result<std::collections::BTreeMap<String, (String, crate::applied::Fragments)>, String> {
+        let _ = configs;
+        Ok(std::collections::BTreeMap::new())
+    }
 }
 
 /// Answers AdmissionReviews.
@@ -173,6 +182,13 @@ impl Admission {
             .evaluate(&self.executor, service.clone(), context)
             .await
             .map_err(|e| e.to_string())?;
+        // No port another service holds on the same device.
+        let held = self.resolver.held(&evaluation.configs).await?;
+        let key = crate::applied::service_key(&service.kind, &service.namespace, &service.name);
+        let taken = crate::claims::conflicts(&key, &evaluation.configs, &held);
+        if !taken.is_empty() {
+            return Err(format!("{}: {}", label(request), crate::claims::describe(&taken)));
+        }
         if !mutate {
             return Ok(None);
         }

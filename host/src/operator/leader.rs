@@ -172,12 +172,7 @@ impl Elector {
     /// # Errors
     /// The Lease could not be read or written.
     pub async fn release(&mut self) -> Result<(), LeaderError> {
-        let Some(mut lease) = self
-            .api
-            .get_opt(&self.config.name)
-            .await
-            .map_err(|e| self.api_error(e))?
-        else {
+        let Some(mut lease) = self.read().await? else {
             return Ok(());
         };
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
@@ -194,6 +189,14 @@ impl Elector {
         Ok(())
     }
 
+    /// The Lease, if it exists.
+    async fn read(&self) -> Result<Option<Lease>, LeaderError> {
+        self.api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.api_error(e))
+    }
+
     /// One try: takes or renews the Lease when it may. `Ok(true)` when this
     /// replica holds it afterwards.
     ///
@@ -202,12 +205,7 @@ impl Elector {
     pub async fn try_acquire_or_renew(&mut self) -> Result<bool, LeaderError> {
         let now = MicroTime(Timestamp::now());
         let duration = i32::try_from(self.config.lease_duration.as_secs()).unwrap_or(i32::MAX);
-        let Some(mut lease) = self
-            .api
-            .get_opt(&self.config.name)
-            .await
-            .map_err(|e| self.api_error(e))?
-        else {
+        let Some(mut lease) = self.read().await? else {
             let lease = Lease {
                 metadata: ObjectMeta {
                     name: Some(self.config.name.clone()),

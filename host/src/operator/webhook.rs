@@ -22,4 +22,15 @@ impl Resolver for Context {
     async fn context(&self, service: &Service) -> Result<PluginContext, String> {
         self.context_for(service).await.map_err(|e| e.to_string())
     }
+
+    async fn held(
+        &self,
+        configs: &[crate::runtime::DeviceConfig],
+    ) -> Result<std::collections::BTreeMap<String, (String, crate::applied::Fragments)>, String>
+    {
+        self.applied
+            .held(self, configs)
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
