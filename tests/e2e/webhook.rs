@@ -94,10 +94,16 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         })
     };
     let configs = dir.path().join("webhooks.yaml");
+    // Plugins and Devices are checked too (static rules: the host's own kinds).
+    let mut objects = hook("/validate");
+    objects["name"] = json!("objects.naas.io");
+    objects["rules"] = json!([{"apiGroups": ["naas.io"], "apiVersions": ["v1alpha1"],
+                               "resources": ["plugins", "devices"], "operations": ["CREATE", "UPDATE"],
+                               "scope": "Cluster"}]);
     std::fs::write(&configs, format!(
         "{}\n---\n{}\n",
         json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
-               "metadata": {"name": "naas"}, "webhooks": [hook("/validate")]}),
+               "metadata": {"name": "naas"}, "webhooks": [hook("/validate"), objects]}),
         json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
                "metadata": {"name": "naas"}, "webhooks": [hook("/mutate")]}),
     )).unwrap();
@@ -185,6 +191,25 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         .unwrap_or_default();
     assert!(by.starts_with("sha256:"), "{by}");
     tenant_is_held_to_its_ports(&kubeconfig, dir.path(), within).await;
+
+    // A Device with a host key the SSH driver would refuse: refused at apply.
+    let device = dir.path().join("device.json");
+    std::fs::write(
+        &device,
+        json!({"apiVersion": "naas.io/v1alpha1", "kind": "Device", "metadata": {"name": "leaf9"},
+               "spec": {"address": "192.0.2.19", "platform": "eos", "credentialsSecretRef": {"name": "creds"},
+                        "hostKey": "ssh-ed25519 not-base64"}})
+        .to_string(),
+    )
+    .unwrap();
+    let out = kubectl(&kubeconfig, &["apply", "-f", device.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("objects.naas.io")
+            && stderr.contains("spec.hostKey"),
+        "{stderr}"
+    );
 
     let _ = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar)
         .patch(
