@@ -123,6 +123,44 @@ pub async fn preview(
     transaction::preview(driver, plan(updates)).await
 }
 
+/// Most bytes of config text kept as "removed" per device (the oldest
+/// fragments go first).
+pub const MAX_REMOVED_BYTES: usize = 64 << 10;
+
+/// The config naas has taken off a device once `before` became `after`:
+/// `previous`, then the old fragment of every service whose fragment
+/// changed or went, bounded to [`MAX_REMOVED_BYTES`] by dropping the oldest
+/// text at a top-level line (a section is never cut in two). Lines that
+/// are applied again are told apart at drift time.
+#[must_use]
+pub fn next_removed(previous: &str, before: &Fragments, after: &Fragments) -> String {
+    let mut removed = previous.to_string();
+    for (key, old) in before {
+        if after.get(key) != Some(old) {
+            if !removed.is_empty() && !removed.ends_with('\n') {
+                removed.push('\n');
+            }
+            removed.push_str(old);
+        }
+    }
+    if removed.len() <= MAX_REMOVED_BYTES {
+        return removed;
+    }
+    let cut = removed.len() - MAX_REMOVED_BYTES;
+    // The first top-level line at or after the cut.
+    let start = removed[cut..]
+        .match_indices('\n')
+        .map(|(i, _)| cut + i + 1)
+        .find(|&i| {
+            removed[i..]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace())
+        })
+        .unwrap_or(removed.len());
+    removed[start..].to_string()
+}
+
 /// Fragments from `(service key, config)` pairs, for tests.
 #[cfg(test)]
 pub(crate) fn fragments(pairs: &[(&str, &str)]) -> Fragments {
@@ -145,6 +183,25 @@ mod tests {
         assert_eq!(service_key("BgpPeering", "t", "up"), "BgpPeering.t.up");
         let d = planned_diff(&f, &fragments(&[("A.ns.a", "a1\n")]));
         assert!(d.contains("-b1\n-b2\n") && !d.contains("-a1"), "{d}");
+    }
+
+    #[test]
+    fn removed_config_gathers_old_fragments_and_drops_the_oldest_whole_sections() {
+        let before = fragments(&[
+            ("A.t.a", "interface E1\n description a\n"),
+            ("B.t.b", "b1\n"),
+        ]);
+        let after = fragments(&[("A.t.a", "interface E1\n description a2\n")]);
+        assert_eq!(
+            next_removed("old\n", &before, &after),
+            "old\ninterface E1\n description a\nb1\n"
+        );
+        assert_eq!(next_removed("", &before, &before), "", "nothing changed");
+        let section = "interface E9\n description long\n".repeat(MAX_REMOVED_BYTES / 16);
+        let big = fragments(&[("C.t.c", section.as_str())]);
+        let kept = next_removed("", &big, &Fragments::new());
+        assert!(kept.len() <= MAX_REMOVED_BYTES, "{}", kept.len());
+        assert!(kept.starts_with("interface E9\n"), "whole sections only");
     }
 
     #[tokio::test]

@@ -365,7 +365,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     templates::overrides_from_a_configmap(&client, &plugins, &services, &driver, within).await;
 
     // Drift: a line naas applied, removed by hand, is reported, then healed.
-    drift::reported_then_healed(&client, &driver, within).await;
+    drift::reported_then_healed(&client, &services, &driver, within).await;
 
     // Deleting a service runs cleanup: exactly its lines leave the device.
     apply_ports(

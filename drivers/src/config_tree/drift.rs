@@ -35,7 +35,25 @@ pub fn drift(
 ) -> Result<Drift, ConfigTreeError> {
     let running = ConfigTree::parse(running, platform)?.root.lineages();
     let applied = ConfigTree::parse(applied, platform)?.root.lineages();
-    let removed = ConfigTree::parse(removed, platform)?.root.lineages();
+    // Only the lines of `removed` without children: a section header such
+    // as `interface Ethernet5` may well stay on the device once naas's
+    // lines under it are gone.
+    // (Lineages come sorted: a line's children follow it.)
+    let removed: Vec<Vec<String>> = ConfigTree::parse(removed, platform)?
+        .root
+        .lineages()
+        .into_iter()
+        .collect();
+    let removed: Vec<Vec<String>> = removed
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            removed
+                .get(i + 1)
+                .is_none_or(|next| !(next.len() > l.len() && next.starts_with(l)))
+        })
+        .map(|(_, l)| l.clone())
+        .collect();
     let show = |l: &Vec<String>| l.join(" > ");
     Ok(Drift {
         missing: applied
@@ -69,5 +87,18 @@ mod tests {
         assert_eq!(d.returned, ["ip prefix-list OLD seq 5 permit 10.0.0.0/8"]);
         let in_sync = "router bgp 65001\n neighbor 10.0.0.2 remote-as 65002\n neighbor 10.0.0.2 description spine\nexit\n";
         assert!(drift(in_sync, applied, removed, &FRR).unwrap().is_empty());
+        // A removed section: its header alone on the device is no drift, a line under it is.
+        let removed = "interface swp5\n description web\nexit\n";
+        let header_only = format!("{in_sync}interface swp5\nexit\n");
+        assert!(
+            drift(&header_only, applied, removed, &FRR)
+                .unwrap()
+                .is_empty()
+        );
+        let back = format!("{in_sync}interface swp5\n description web\nexit\n");
+        assert_eq!(
+            drift(&back, applied, removed, &FRR).unwrap().returned,
+            ["interface swp5 > description web"]
+        );
     }
 }

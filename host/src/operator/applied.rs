@@ -56,9 +56,15 @@ pub struct AppliedConfigs {
     records: Mutex<HashMap<String, Record>>,
 }
 
-/// One device's applied configs by service key, and its resourceVersion
-/// (`None`: no ConfigMap yet).
-type Record = (Fragments, Option<String>);
+/// One device's applied configs by service key, its resourceVersion
+/// (`None`: no ConfigMap yet), and the config naas took off it (for drift:
+/// lines that come back), as the annotation [`REMOVED_ANNOTATION`] keeps it.
+type Record = (Fragments, Option<String>, String);
+
+/// Annotation of a device's record: config text naas removed from the
+/// device (old fragments of changed or deleted services, at most
+/// [`applied::MAX_REMOVED_BYTES`]), so a drift check sees lines that come back.
+pub const REMOVED_ANNOTATION: &str = "naas.io/removed";
 
 /// A service's change waiting for its devices' locks.
 #[derive(Debug)]
@@ -126,6 +132,8 @@ struct DevicePush {
     /// What naas applied to it before this push.
     before: Fragments,
     fragments: Fragments,
+    /// The device's removed config after this push.
+    removed: String,
     exists: bool,
     resource_version: Option<String>,
 }
@@ -171,7 +179,7 @@ impl AppliedConfigs {
         let mut wanted: BTreeMap<String, Option<String>> =
             previous.iter().map(|d| (d.clone(), None)).collect();
         if evaluation.is_none() {
-            for (device, (fragments, _)) in self.stored(ctx).await? {
+            for (device, (fragments, ..)) in self.stored(ctx).await? {
                 if fragments.contains_key(key) {
                     wanted.insert(device, None);
                 }
@@ -297,7 +305,7 @@ impl AppliedConfigs {
         let mut pushes = Vec::new();
         for device in devices {
             // The record as this operator last wrote it, or read afresh.
-            let (mut fragments, rv) = match self.cached(device) {
+            let (mut fragments, rv, removed) = match self.cached(device) {
                 Some(r) => r,
                 None => record_of(ctx, device).await.map_err(Failure::of)?,
             };
@@ -317,6 +325,7 @@ impl AppliedConfigs {
             if fragments != before {
                 pushes.push(DevicePush {
                     device: device.clone(),
+                    removed: applied::next_removed(&removed, &before, &fragments),
                     before,
                     fragments,
                     exists: rv.is_some(),
@@ -332,7 +341,10 @@ impl AppliedConfigs {
         let mut failed = None;
         for (p, w) in pushes.iter().zip(written) {
             match w {
-                Ok(rv) => self.remember(&p.device, Some((p.fragments.clone(), rv))),
+                Ok(rv) => self.remember(
+                    &p.device,
+                    Some((p.fragments.clone(), rv, p.removed.clone())),
+                ),
                 Err(e) => {
                     self.remember(&p.device, None);
                     failed.get_or_insert(e);
@@ -364,7 +376,7 @@ impl AppliedConfigs {
             let Some(device) = ctx.devices.get(&c.device, None).await else {
                 continue;
             };
-            let (fragments, _) = match self.cached(&c.device) {
+            let (fragments, ..) = match self.cached(&c.device) {
                 Some(r) => r,
                 None => record_of(ctx, &c.device).await?,
             };
@@ -397,7 +409,7 @@ impl AppliedConfigs {
     pub async fn plan(&self, ctx: &Context, key: &str, e: &Evaluation) -> Result<Plan, Error> {
         let mut plan = Plan::new();
         for c in &e.configs {
-            let (before, _) = record_of(ctx, &c.device).await?;
+            let (before, ..) = record_of(ctx, &c.device).await?;
             let mut after = before.clone();
             after.insert(key.to_string(), c.text.clone());
             let diff = applied::planned_diff(&before, &after);
@@ -420,8 +432,7 @@ impl AppliedConfigs {
             .into_iter()
             .filter_map(|cm| {
                 let device = cm.annotations().get("naas.io/device")?.clone();
-                let rv = cm.resource_version();
-                Some((device, (cm.data.unwrap_or_default(), rv)))
+                Some((device, record_in(cm)))
             })
             .collect())
     }
@@ -434,10 +445,18 @@ pub(super) async fn record_of(ctx: &Context, device: &str) -> Result<Record, Err
         .get_opt(&format!("naas-applied-{device}"))
         .await
         .map_err(|e| Error::Kube(format!("reading the config applied to {device}: {e}")))?;
-    Ok(cm.map_or_else(Default::default, |cm| {
-        let rv = cm.resource_version();
-        (cm.data.unwrap_or_default(), rv)
-    }))
+    Ok(cm.map_or_else(Default::default, record_in))
+}
+
+/// The record a ConfigMap holds.
+fn record_in(cm: ConfigMap) -> Record {
+    let rv = cm.resource_version();
+    let removed = cm
+        .annotations()
+        .get(REMOVED_ANNOTATION)
+        .cloned()
+        .unwrap_or_default();
+    (cm.data.unwrap_or_default(), rv, removed)
 }
 
 /// Pushes every device's new naas config as one transaction (see
@@ -485,7 +504,13 @@ async fn record(ctx: &Context, p: &DevicePush) -> Result<Option<String>, Error> 
             name: Some(format!("naas-applied-{}", p.device)),
             namespace: Some(ctx.namespace.clone()),
             labels: Some([(APPLIED_LABEL.to_string(), "true".to_string())].into()),
-            annotations: Some([("naas.io/device".to_string(), p.device.clone())].into()),
+            annotations: Some(
+                [
+                    ("naas.io/device".to_string(), p.device.clone()),
+                    (REMOVED_ANNOTATION.to_string(), p.removed.clone()),
+                ]
+                .into(),
+            ),
             resource_version: p.resource_version.clone(),
             ..ObjectMeta::default()
         },

@@ -70,9 +70,9 @@ async fn look(
     platform: &'static Platform,
     policy: DriftPolicy,
 ) -> Result<Finding, Error> {
-    let (fragments, _) = record_of(ctx, device).await?;
+    let (fragments, _, removed) = record_of(ctx, device).await?;
     let applied = union(&fragments);
-    let found = read_drift(ctx, device, &applied, platform).await?;
+    let found = read_drift(ctx, device, &applied, &removed, platform).await?;
     if found.is_empty() {
         return Ok(Finding {
             in_sync: true,
@@ -107,7 +107,7 @@ async fn look(
             device: device.into(),
             detail: e.to_string(),
         })?;
-    let after = read_drift(ctx, device, &applied, platform).await?;
+    let after = read_drift(ctx, device, &applied, &removed, platform).await?;
     Ok(Finding {
         in_sync: after.is_empty(),
         reason: if after.is_empty() {
@@ -125,13 +125,14 @@ async fn read_drift(
     ctx: &Context,
     device: &str,
     applied: &str,
+    removed: &str,
     platform: &Platform,
 ) -> Result<config_tree::Drift, Error> {
     let t = target(ctx, device).await?;
     let mut session = ctx.driver.open(&t).await.map_err(Error::Driver)?;
     let running = session.running_config().await.map_err(Error::Driver)?;
     drop(session);
-    config_tree::drift(&running, applied, "", platform).map_err(|e| Error::Push {
+    config_tree::drift(&running, applied, removed, platform).map_err(|e| Error::Push {
         device: device.into(),
         detail: format!("its running config does not parse: {e}"),
     })
