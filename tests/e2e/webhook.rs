@@ -56,39 +56,15 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     harness::install_plugin(&client, &host, &component, &image, "access-ports").await;
     let plugins: Api<Plugin> = Api::all(client.clone());
 
-    // The operator, serving the webhook on loopback.
+    // Registered as a platform team does (url client config), without
+    // rules (the operator sets them to the served kinds) and without a CA
+    // bundle (`naas webhook certs` sets it).
     let dir = tempfile::tempdir().unwrap();
-    common::tls_certificates(dir.path());
     let port = free_port();
-    let webhook = WebhookConfig {
-        listen: format!("127.0.0.1:{port}").parse().unwrap(),
-        tls: TlsFiles {
-            cert: dir.path().join("tls.crt"),
-            key: dir.path().join("tls.key"),
-        },
-        deadline: Duration::from_secs(5),
-    };
-    let op = harness::start_operator_with(
-        &client,
-        Arc::new(MemoryDriver::new()),
-        dir.path(),
-        Some(webhook),
-    );
-    let within = Duration::from_secs(90);
-    eventually("Plugin access-ports Ready", within, || async {
-        let s = serde_json::to_value(plugins.get("access-ports").await.ok()?.status?).ok()?;
-        (ready_of(&s)?.0 == "True").then_some(())
-    })
-    .await;
-
-    // Registered as a platform team does (url client config, the CA
-    // bundle), without rules: the operator sets them to the served kinds.
-    let ca = base64::engine::general_purpose::STANDARD
-        .encode(std::fs::read(dir.path().join("ca.crt")).unwrap());
     let hook = |path: &str| {
         json!({
             "name": format!("{}.naas.io", &path[1..]),
-            "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}"), "caBundle": ca},
+            "clientConfig": {"url": format!("https://127.0.0.1:{port}{path}")},
             "failurePolicy": "Fail", "sideEffects": "None", "admissionReviewVersions": ["v1"],
             "matchPolicy": "Equivalent", "timeoutSeconds": 10,
         })
@@ -113,6 +89,62 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let certs = dir.path().join("certs");
+    let stdout = webhook_certs(
+        &kubeconfig,
+        &["--host", "127.0.0.1", "--out", certs.to_str().unwrap()],
+    );
+    assert!(
+        stdout.contains("Secret naas-system/naas-webhook-tls: new CA")
+            && stdout.contains("ValidatingWebhookConfiguration/naas: caBundle set")
+            && stdout.contains("MutatingWebhookConfiguration/naas: caBundle set"),
+        "{stdout}"
+    );
+    let ca = base64::engine::general_purpose::STANDARD
+        .encode(std::fs::read(certs.join("ca.crt")).unwrap());
+    let out = kubectl(
+        &kubeconfig,
+        &[
+            "get",
+            "validatingwebhookconfiguration",
+            "naas",
+            "-o",
+            "json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            v["webhooks"][i]["clientConfig"]["caBundle"],
+            json!(ca),
+            "{v}"
+        );
+    }
+    // Again: the Secret's certificate is kept (idempotent).
+    let again = webhook_certs(&kubeconfig, &[]);
+    assert!(again.contains("kept"), "{again}");
+
+    // The operator, serving the webhook on loopback with that certificate.
+    let webhook = WebhookConfig {
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        tls: TlsFiles {
+            cert: certs.join("tls.crt"),
+            key: certs.join("tls.key"),
+        },
+        deadline: Duration::from_secs(5),
+    };
+    let op = harness::start_operator_with(
+        &client,
+        Arc::new(MemoryDriver::new()),
+        dir.path(),
+        Some(webhook),
+    );
+    let within = Duration::from_secs(90);
+    eventually("Plugin access-ports Ready", within, || async {
+        let s = serde_json::to_value(plugins.get("access-ports").await.ok()?.status?).ok()?;
+        (ready_of(&s)?.0 == "True").then_some(())
+    })
+    .await;
 
     for kind in [
         "validatingwebhookconfiguration",
@@ -324,4 +356,20 @@ async fn tenant_is_held_to_its_ports(
         stderr.contains("port Ethernet2 on device leaf1 is held by AccessPorts tenant-a/web"),
         "{stderr}"
     );
+}
+
+/// `naas webhook certs ARGS` on the test cluster: its stdout.
+fn webhook_certs(kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_naas"))
+        .args(["webhook", "certs", "--namespace", "naas-system"])
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -16,6 +16,7 @@
 //! references in the operator's namespace ([`plugin_violations`],
 //! [`device_violations`]). `/mutate` allows them without a patch.
 
+pub mod certs;
 mod fixed;
 mod objects;
 mod server;

@@ -7,6 +7,7 @@ mod plugin;
 mod push;
 mod registry;
 mod render;
+mod webhook;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,9 @@ pub enum Command {
     Operator(operator::OperatorArgs),
     /// Print the host's CRDs (Plugin, Device), or write them to a directory.
     Crds(operator::CrdsArgs),
+    /// Set up the admission webhook: its certificates.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
 }
 
 /// Output formats, as in `kubectl -o`.
@@ -261,6 +265,7 @@ pub async fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<
         Command::Plugin(cmd) => plugin::run(cli, cmd, out).await,
         Command::Operator(args) => operator::run_operator(cli, args).await,
         Command::Crds(args) => operator::run_crds(args, out),
+        Command::Webhook(cmd) => webhook::run(cmd, out).await,
     }
 }
 
