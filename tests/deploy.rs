@@ -487,8 +487,11 @@ fn webhook_configurations_call_the_service_and_fail_closed() {
         ("MutatingWebhookConfiguration", "/mutate"),
     ] {
         let hooks = one(docs, kind, "naas")["webhooks"].as_array().unwrap();
-        assert_eq!(hooks.len(), 1, "{kind}");
-        let h = &hooks[0];
+        let service_hook = format!("{}.naas.io", &path[1..]);
+        let h = hooks
+            .iter()
+            .find(|h| h["name"] == service_hook.as_str())
+            .unwrap_or_else(|| panic!("{kind} has no webhook {service_hook}"));
         #[rustfmt::skip]
         let facts: &[(&str, Value)] = &[
             ("/clientConfig/service", serde_json::json!({"name": "naas", "namespace": "naas-system", "path": path, "port": 443})),
@@ -509,6 +512,32 @@ fn webhook_configurations_call_the_service_and_fail_closed() {
             h["rules"]
         );
     }
+    // Plugins and Devices, validated on the same endpoint, with static rules.
+    let validating = one(docs, "ValidatingWebhookConfiguration", "naas");
+    let objects = validating["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "objects.naas.io")
+        .expect("a webhook for Plugins and Devices");
+    assert_eq!(
+        objects["clientConfig"]["service"]["path"], "/validate",
+        "{objects}"
+    );
+    assert_eq!(objects["failurePolicy"], "Fail");
+    assert_eq!(
+        objects["rules"],
+        serde_json::json!([{"apiGroups": ["naas.io"], "apiVersions": ["v1alpha1"],
+            "resources": ["plugins", "devices"], "operations": ["CREATE", "UPDATE"], "scope": "Cluster"}])
+    );
+    assert_eq!(
+        one(docs, "MutatingWebhookConfiguration", "naas")["webhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "host objects are not mutated"
+    );
 }
 
 /// `v` with every number as a float (`naas crds` writes `1024.0`, kustomize
