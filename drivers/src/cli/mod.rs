@@ -23,7 +23,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use regex::Regex;
 use tokio::sync::Semaphore;
 
 pub use platform::{Candidate, CliPlatform, EOS_CLI, FRR_CLI, IOS_XE_CLI, JUNOS, JUNOS_CLI};
@@ -99,7 +98,7 @@ async fn open_shell(
 ) -> Result<Box<dyn Shell>, DriverError> {
     let connection = connect(target, &options.ssh).await?;
     let channel = connection.shell(platform.pty).await?;
-    let prompt = Regex::new(platform.prompt).expect("platform prompt regex");
+    let prompt = platform::compiled(platform.prompt);
     Ok(Box::new(SshShell::new(connection, channel, prompt)))
 }
 

@@ -149,7 +149,8 @@ impl Inner {
             errors: platform
                 .errors
                 .iter()
-                .map(|e| Regex::new(e).expect("platform error regex"))
+                .copied()
+                .map(super::platform::compiled)
                 .collect(),
             seq: 0,
             loaded: None,
