@@ -344,7 +344,14 @@ const ED25519: &str =
     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAILPQUGlbDvJP2JkrhkFP0gS5M3yIlzqlo4RUsc9NQdTt";
 const ECDSA: &str = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBAarXFZe1HZKoF4fcPgZ7JiKqSADfHEaEOU/BwkOX9wouankuh7CvsPeZ0I0q5wx9LVZxn35BWtcwUsaX8yv0s4= lab";
 const RSA: &str = concat!(
-    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQCynK8/O9K60tgDmH4PcagUDvHF+Hd2g/0kqMC18KgSx8VjfWVJ2/VrzZikn/ryKZlBslcP9kGD7ThFl/exbChpjEOwid9S3PEfjxVDB0nDqiLu7khJuWun3xTn9H9nb7wqItp9fwUxK/lSsrLl46q9ZI/RlVdCviDllHlze3OnpMDBXJ0gXqIpU3UnXZDMwZQQ4vGDAj1WDo1HIDMJ/LZCiKrz49gzCQMiuYrNC+awTin1ZSSCmsxLXurMwnRoD8xojjRQD9B5OQfR9uNAMCjbXHXSy266CeiFkpsOk02FVq1TRBsuhxAmHFbHKZ6mm0F6FxHG572pqDNKhwUjgednRADjqQtbprmL4VD7QL0rGa4oQl3IF9VhbS2USCDhI8eQDviTsARCY+jhIxxGmr8CVCJEDURRFfshKZzL/Rqnc2Yl+yWZiS/BrqVIm8c7MrWPh0GYShi9KIlN1kcRSX2ZYv0wTZ9nLJdXf540C7e5yFqcDULRYcB0tNRihq89g88=",
+    "ssh-rsa ",
+    "AAAAB3NzaC1yc2EAAAADAQABAAABgQCynK8/O9K60tgDmH4PcagUDvHF+Hd2g/0kqMC18KgSx8VjfWVJ",
+    "2/VrzZikn/ryKZlBslcP9kGD7ThFl/exbChpjEOwid9S3PEfjxVDB0nDqiLu7khJuWun3xTn9H9nb7wq",
+    "Itp9fwUxK/lSsrLl46q9ZI/RlVdCviDllHlze3OnpMDBXJ0gXqIpU3UnXZDMwZQQ4vGDAj1WDo1HIDMJ",
+    "/LZCiKrz49gzCQMiuYrNC+awTin1ZSSCmsxLXurMwnRoD8xojjRQD9B5OQfR9uNAMCjbXHXSy266CeiF",
+    "kpsOk02FVq1TRBsuhxAmHFbHKZ6mm0F6FxHG572pqDNKhwUjgednRADjqQtbprmL4VD7QL0rGa4oQl3I",
+    "F9VhbS2USCDhI8eQDviTsARCY+jhIxxGmr8CVCJEDURRFfshKZzL/Rqnc2Yl+yWZiS/BrqVIm8c7MrWP",
+    "h0GYShi9KIlN1kcRSX2ZYv0wTZ9nLJdXf540C7e5yFqcDULRYcB0tNRihq89g88=",
 );
 
 fn good_plugin() -> Value {
@@ -420,7 +427,10 @@ async fn plugins_and_devices_are_checked_field_by_field() {
         netconf,
     ] {
         let r = w
-            .review("/validate", &host_review("CREATE", "Device", "d", spec.clone()))
+            .review(
+                "/validate",
+                &host_review("CREATE", "Device", "d", spec.clone()),
+            )
             .await;
         assert_eq!(r["allowed"], true, "{spec}: {r}");
     }
@@ -430,26 +440,56 @@ async fn plugins_and_devices_are_checked_field_by_field() {
         ("/image", json!("access-ports:0.1.0"), "spec.image"),
         ("/image", json!("registry.example/Net//x:"), "spec.image"),
         ("/digest", json!("sha256:ABC"), "spec.digest"),
-        ("/digest", json!(format!("md5:{}", "a".repeat(64))), "spec.digest"),
         (
-            "/image",
-            json!(format!("registry.example/net/ap@sha256:{}", "cd".repeat(32))),
+            "/digest",
+            json!(format!("md5:{}", "a".repeat(64))),
             "spec.digest",
         ),
-        ("/pullSecretRef", json!({"name": "pull", "namespace": "tenant-a"}), "spec.pullSecretRef.namespace"),
-        ("/pullSecretRef", json!({"name": "Pull_Secret"}), "spec.pullSecretRef.name"),
-        ("/caConfigMapRef", json!({"name": "ca", "namespace": "Bad NS"}), "spec.caConfigMapRef.namespace"),
-        ("/variables", json!([{"name": "ok"}, {"name": ""}]), "spec.variables[1].name"),
+        (
+            "/image",
+            json!(format!(
+                "registry.example/net/ap@sha256:{}",
+                "cd".repeat(32)
+            )),
+            "spec.digest",
+        ),
+        (
+            "/pullSecretRef",
+            json!({"name": "pull", "namespace": "tenant-a"}),
+            "spec.pullSecretRef.namespace",
+        ),
+        (
+            "/pullSecretRef",
+            json!({"name": "Pull_Secret"}),
+            "spec.pullSecretRef.name",
+        ),
+        (
+            "/caConfigMapRef",
+            json!({"name": "ca", "namespace": "Bad NS"}),
+            "spec.caConfigMapRef.namespace",
+        ),
+        (
+            "/variables",
+            json!([{"name": "ok"}, {"name": ""}]),
+            "spec.variables[1].name",
+        ),
         ("/templates", json!({"name": "-tpl"}), "spec.templates.name"),
         ("/limits", json!({"timeout": "0s"}), "spec.limits.timeout"),
         ("/limits", json!({"timeout": "soon"}), "spec.limits.timeout"),
         ("/limits", json!({"memoryMib": 0}), "spec.limits.memoryMib"),
-        ("/limits", json!({"maxOutputBytes": 0}), "spec.limits.maxOutputBytes"),
+        (
+            "/limits",
+            json!({"maxOutputBytes": 0}),
+            "spec.limits.maxOutputBytes",
+        ),
     ];
     for (path, value, field) in plugin_cases {
         let spec = with(&good_plugin(), path, value);
         let r = w
-            .review("/validate", &host_review("CREATE", "Plugin", "p", spec.clone()))
+            .review(
+                "/validate",
+                &host_review("CREATE", "Plugin", "p", spec.clone()),
+            )
             .await;
         let message = denial(&r);
         assert!(message.contains(&format!("{field}:")), "{spec}: {message}");
@@ -459,24 +499,59 @@ async fn plugins_and_devices_are_checked_field_by_field() {
         ("/hostKey", Value::Null, "spec.hostKey: is required"),
         ("/hostKey", json!("AAAAC3NzaC1lZDI1NTE5"), "spec.hostKey"),
         ("/hostKey", json!("ssh-ed25519"), "spec.hostKey"),
-        ("/hostKey", json!("192.0.2.10 ssh-ed25519 AAAAC3Nz"), "spec.hostKey"),
-        ("/tenants", json!([{"namespace": "tenant-a", "ports": ["Ethernet8-1"]}]), "spec.tenants[0].ports[0]"),
-        ("/tenants", json!([{"namespace": "a", "ports": []}, {"namespace": "b", "ports": ["Ethernet1", "Ethernet1-"]}]), "spec.tenants[1].ports[1]"),
-        ("/tenants", json!([{"namespace": "Tenant_A"}]), "spec.tenants[0].namespace"),
-        ("/credentialsSecretRef", json!({"name": "login", "namespace": "tenant-a"}), "spec.credentialsSecretRef.namespace"),
-        ("/credentialsSecretRef", json!({"name": ""}), "spec.credentialsSecretRef.name"),
+        (
+            "/hostKey",
+            json!("192.0.2.10 ssh-ed25519 AAAAC3Nz"),
+            "spec.hostKey",
+        ),
+        (
+            "/tenants",
+            json!([{"namespace": "tenant-a", "ports": ["Ethernet8-1"]}]),
+            "spec.tenants[0].ports[0]",
+        ),
+        (
+            "/tenants",
+            json!([{"namespace": "a", "ports": []}, {"namespace": "b", "ports": ["Ethernet1", "Ethernet1-"]}]),
+            "spec.tenants[1].ports[1]",
+        ),
+        (
+            "/tenants",
+            json!([{"namespace": "Tenant_A"}]),
+            "spec.tenants[0].namespace",
+        ),
+        (
+            "/credentialsSecretRef",
+            json!({"name": "login", "namespace": "tenant-a"}),
+            "spec.credentialsSecretRef.namespace",
+        ),
+        (
+            "/credentialsSecretRef",
+            json!({"name": ""}),
+            "spec.credentialsSecretRef.name",
+        ),
         ("/driver", json!("netconf"), "spec.driver"),
         ("/platform", json!(""), "spec.platform"),
         ("/address", json!("192.0.2.10:22"), "spec.address"),
         ("/address", json!(""), "spec.address"),
         ("/port", json!(0), "spec.port"),
-        ("/driftCheckInterval", json!("0m"), "spec.driftCheckInterval"),
-        ("/driftCheckInterval", json!("often"), "spec.driftCheckInterval"),
+        (
+            "/driftCheckInterval",
+            json!("0m"),
+            "spec.driftCheckInterval",
+        ),
+        (
+            "/driftCheckInterval",
+            json!("often"),
+            "spec.driftCheckInterval",
+        ),
     ];
     for (path, value, field) in device_cases {
         let spec = with(&good_device(), path, value);
         let r = w
-            .review("/validate", &host_review("CREATE", "Device", "leaf1", spec.clone()))
+            .review(
+                "/validate",
+                &host_review("CREATE", "Device", "leaf1", spec.clone()),
+            )
             .await;
         let message = denial(&r);
         assert!(message.contains(field), "{spec}: {message}");
@@ -499,8 +574,16 @@ async fn plugins_and_devices_are_checked_field_by_field() {
     let mut spec = with(&good_device(), "/hostKey", json!("ssh-ed25519 AAAA"));
     spec = with(&spec, "/port", json!(0));
     spec = with(&spec, "/driver", json!("netconf"));
-    spec = with(&spec, "/credentialsSecretRef", json!({"name": "x", "namespace": "kube-system"}));
-    spec = with(&spec, "/tenants", json!([{"namespace": "tenant-a", "ports": ["Ethernet1-x"]}]));
+    spec = with(
+        &spec,
+        "/credentialsSecretRef",
+        json!({"name": "x", "namespace": "kube-system"}),
+    );
+    spec = with(
+        &spec,
+        "/tenants",
+        json!([{"namespace": "tenant-a", "ports": ["Ethernet1-x"]}]),
+    );
     let message = denial(
         &w.review("/validate", &host_review("CREATE", "Device", "leaf1", spec))
             .await,
@@ -512,16 +595,27 @@ async fn plugins_and_devices_are_checked_field_by_field() {
         "spec.hostKey:",
         "spec.tenants[0].ports[0]:",
     ] {
-        assert!(message.contains(&format!("\n  {field}")), "{field}: {message}");
+        assert!(
+            message.contains(&format!("\n  {field}")),
+            "{field}: {message}"
+        );
     }
     let mut spec = with(&good_plugin(), "/image", json!("no-registry"));
     spec = with(&spec, "/digest", json!("sha256:1234"));
-    spec = with(&spec, "/pullSecretRef", json!({"name": "pull", "namespace": "default"}));
+    spec = with(
+        &spec,
+        "/pullSecretRef",
+        json!({"name": "pull", "namespace": "default"}),
+    );
     let message = denial(
         &w.review("/validate", &host_review("CREATE", "Plugin", "p", spec))
             .await,
     );
-    for field in ["spec.image:", "spec.digest:", "spec.pullSecretRef.namespace:"] {
+    for field in [
+        "spec.image:",
+        "spec.digest:",
+        "spec.pullSecretRef.namespace:",
+    ] {
         assert!(message.contains(field), "{field}: {message}");
     }
 
@@ -529,15 +623,21 @@ async fn plugins_and_devices_are_checked_field_by_field() {
     // and get status; an unknown kind of the group is refused.
     let bad = with(&good_device(), "/port", json!(0));
     let r = w
-        .review("/validate", &host_review("UPDATE", "Device", "old", bad.clone()))
+        .review(
+            "/validate",
+            &host_review("UPDATE", "Device", "old", bad.clone()),
+        )
         .await;
     assert_eq!(r["allowed"], true, "{r}");
     let mut status = host_review("CREATE", "Device", "old", bad);
     status["request"]["subResource"] = json!("status");
     assert_eq!(w.review("/validate", &status).await["allowed"], true);
     let message = denial(
-        &w.review("/validate", &host_review("CREATE", "Router", "r", json!({})))
-            .await,
+        &w.review(
+            "/validate",
+            &host_review("CREATE", "Router", "r", json!({})),
+        )
+        .await,
     );
     assert!(message.contains("only Plugin and Device"), "{message}");
 }

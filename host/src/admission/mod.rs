@@ -60,7 +60,8 @@ pub trait Resolver: Send + Sync {
     async fn held(
         &self,
         configs: &[crate::runtime::DeviceConfig],
-    ) -> Result<std::collections::BTreeMap<String, (String, crate::applied::Fragments)>, String> {
+    ) -> Result<std::collections::BTreeMap<String, (String, crate::applied::Fragments)>, String>
+    {
         let _ = configs;
         Ok(std::collections::BTreeMap::new())
     }
@@ -188,7 +189,11 @@ impl Admission {
         let key = crate::applied::service_key(&service.kind, &service.namespace, &service.name);
         let taken = crate::claims::conflicts(&key, &evaluation.configs, &held);
         if !taken.is_empty() {
-            return Err(format!("{}: {}", label(request), crate::claims::describe(&taken)));
+            return Err(format!(
+                "{}: {}",
+                label(request),
+                crate::claims::describe(&taken)
+            ));
         }
         if !mutate {
             return Ok(None);

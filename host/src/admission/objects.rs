@@ -224,26 +224,30 @@ fn config_map_ref(v: &mut Vec<String>, field: &str, r: &ObjectRef) {
 
 /// An object name: a DNS-1123 subdomain (lower case, digits, `-`, `.`).
 fn dns_subdomain(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|l| dns_label(l).is_ok());
+    let ok = name.len() <= 253 && name.split('.').all(|l| dns_segment(l, 253));
     ok.then_some(()).ok_or_else(|| {
-        format!("{name:?} is not an object name (lower-case letters, digits, '-' and '.', at most 253)")
+        format!(
+            "{name:?} is not an object name (lower-case letters, digits, '-' and '.', at most 253)"
+        )
     })
 }
 
 /// A namespace: a DNS-1123 label (lower case, digits, `-`, at most 63).
 fn dns_label(name: &str) -> Result<(), String> {
-    let b = name.as_bytes();
-    let ok = !b.is_empty()
-        && b.len() <= 63
+    dns_segment(name, 63).then_some(()).ok_or_else(|| {
+        format!("{name:?} is not a namespace name (lower-case letters, digits and '-', at most 63)")
+    })
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most `max` long.
+fn dns_segment(text: &str, max: usize) -> bool {
+    let b = text.as_bytes();
+    !b.is_empty()
+        && b.len() <= max
         && b.iter()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
-        && b[b.len() - 1] != b'-';
-    ok.then_some(()).ok_or_else(|| {
-        format!("{name:?} is not a namespace name (lower-case letters, digits and '-', at most 63)")
-    })
+        && b[b.len() - 1] != b'-'
 }
 
 /// A management address: an IP address (IPv6 with or without brackets) or a host name.
@@ -284,7 +288,13 @@ mod tests {
 
     #[test]
     fn addresses_are_ips_or_host_names() {
-        for ok in ["192.0.2.1", "2001:db8::1", "[2001:db8::1]", "leaf1", "r1.lab.example"] {
+        for ok in [
+            "192.0.2.1",
+            "2001:db8::1",
+            "[2001:db8::1]",
+            "leaf1",
+            "r1.lab.example",
+        ] {
             assert!(address(ok).is_ok(), "{ok}");
         }
         for bad in ["", "ssh://r1", "r1 ", "192.0.2.1:22", "-r1", "a..b"] {
@@ -297,6 +307,8 @@ mod tests {
     fn names_follow_dns_1123() {
         assert!(dns_subdomain("naas-pull.v1").is_ok());
         assert!(dns_subdomain("Pull").is_err());
+        assert!(dns_subdomain(&"a".repeat(70)).is_ok());
+        assert!(dns_subdomain("a..b").is_err());
         assert!(dns_label("naas-system").is_ok());
         assert!(dns_label("naas.system").is_err());
         assert!(dns_label("").is_err());

@@ -169,6 +169,9 @@ pub async fn serve(
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
+        // An answer goes out as soon as it is written: with Nagle's algorithm a
+        // second small TLS record waits for the API server's delayed ACK (40 ms).
+        let _ = tcp.set_nodelay(true);
         let (acceptor, app) = (acceptor.clone(), app.clone());
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(tcp).await else {
