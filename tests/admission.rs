@@ -64,7 +64,13 @@ async fn start() -> Webhook {
         );
     }
     let inventory = Inventory::load(&common::repo_root().join("examples/devices.yaml")).unwrap();
-    let resolver = FixedResolver::new(PluginSet::new(plugins).unwrap(), inventory, json!({}));
+    // Service web of tenant-a holds Ethernet3 on leaf1.
+    let resolver = FixedResolver::new(PluginSet::new(plugins).unwrap(), inventory, json!({}))
+        .holding(
+            "leaf1",
+            "AccessPorts.tenant-a.web",
+            "interface Ethernet3\n   switchport access vlan 30\n",
+        );
     let admission = Admission::new(
         Arc::new(resolver),
         runtime.executor().clone(),
@@ -237,6 +243,11 @@ async fn tenants_only_reach_their_own_devices_and_ports() {
             json!({"device": "leaf2", "ports": "swp1", "vlan": 10}),
             Some("leaf2"),
         ),
+        (
+            "tenant-a",
+            json!({"device": "leaf1", "ports": "Ethernet3-4", "vlan": 10}),
+            Some("port Ethernet3 on device leaf1 is held by AccessPorts tenant-a/web"),
+        ),
     ];
     for (tenant, spec, refused) in cases {
         let r = w
@@ -254,6 +265,20 @@ async fn tenants_only_reach_their_own_devices_and_ports() {
             }
         }
     }
+    // The holder itself may change its config on that port.
+    let r = w
+        .review(
+            "/validate",
+            &review(
+                "UPDATE",
+                "tenant-a",
+                "web",
+                json!({"device": "leaf1", "ports": "Ethernet3", "vlan": 31}),
+                None,
+            ),
+        )
+        .await;
+    assert_eq!(r["allowed"], true, "{r}");
     // The host's own check, whatever the plugin says: a port outside the grant.
     let mut r = review("CREATE", "tenant-a", "ungranted-port", json!({}), None);
     r["request"]["kind"]["kind"] = json!("Hostile");

@@ -12,8 +12,8 @@
 //!   2-core machine client and server share the cores, as a co-located API
 //!   server would);
 //! - the 8-connection row again against a second server whose executor
-//!   allows twice as many plugin calls at once (what the executor's bound
-//!   costs: `naas operator` cannot set it today);
+//!   allows twice as many plugin calls at once as the default (two per
+//!   CPU, `--plugin-concurrency`): what the executor's bound costs;
 //! - HTTPS, Device: host-object reviews, no plugin call: the floor of TLS,
 //!   HTTP and JSON;
 //! - in process: `Admission::validate` from 8 tasks, then the plugin
@@ -414,8 +414,8 @@ fn main() {
     };
     let admission = admission_with(runtime.executor().clone());
     let addr = serve_on(&server, admission.clone(), dir.path());
-    // The same, with twice as many plugin calls at once (not configurable
-    // in `naas operator` today): how much of the gap is the executor's.
+    // The same, with twice as many plugin calls at once as the default
+    // (`--plugin-concurrency`): how much is left to the executor's bound.
     let wide = runtime.executor().size() * 2;
     let addr_wide = serve_on(&server, admission_with(Executor::new(wide)), dir.path());
     let connector = client(dir.path());

@@ -37,6 +37,9 @@ pub struct Cli {
     /// More log output on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Most plugin calls running at once (0: twice the number of CPUs).
+    #[arg(long, global = true, env = "NAAS_PLUGIN_CONCURRENCY", default_value_t = 0, value_name = "N")]
+    pub plugin_concurrency: usize,
     /// Log lines as text or as JSON objects (one per line, for log collectors).
     #[arg(long, global = true, env = "NAAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -282,7 +285,7 @@ impl Cli {
         };
         Runtime::new(&RuntimeConfig {
             cache_dir,
-            ..RuntimeConfig::default()
+            max_concurrent_calls: self.plugin_concurrency,
         })
     }
 }
