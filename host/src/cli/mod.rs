@@ -38,7 +38,13 @@ pub struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Most plugin calls running at once (0: twice the number of CPUs).
-    #[arg(long, global = true, env = "NAAS_PLUGIN_CONCURRENCY", default_value_t = 0, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        env = "NAAS_PLUGIN_CONCURRENCY",
+        default_value_t = 0,
+        value_name = "N"
+    )]
     pub plugin_concurrency: usize,
     /// Log lines as text or as JSON objects (one per line, for log collectors).
     #[arg(long, global = true, env = "NAAS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
