@@ -86,6 +86,7 @@ pub async fn connect(cluster: &crate::control_plane::Cluster) -> (std::path::Pat
 
 /// A client of the cluster that impersonates `user` (`kubectl --as`), to
 /// run the operator with exactly its ServiceAccount's permissions.
+#[allow(dead_code)] // The operator benchmark includes this file too.
 pub async fn connect_as(cluster: &crate::control_plane::Cluster, user: &str) -> Client {
     let mut config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::read_from(cluster.kubeconfig()).unwrap(),
