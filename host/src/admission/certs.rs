@@ -4,8 +4,6 @@ use chrono::Datelike;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
-use kube::core::DynamicObject;
-use kube::discovery::ApiResource;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -200,14 +198,7 @@ pub async fn install(
         "ValidatingWebhookConfiguration",
         "MutatingWebhookConfiguration",
     ] {
-        let ar = ApiResource {
-            group: "admissionregistration.k8s.io".into(),
-            version: "v1".into(),
-            api_version: "admissionregistration.k8s.io/v1".into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_lowercase()),
-        };
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let api = super::configurations(client, kind);
         let what = format!("{kind} {}", to.configuration);
         let Some(current) = api
             .get_opt(&to.configuration)

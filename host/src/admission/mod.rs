@@ -35,7 +35,23 @@ use crate::runtime::{Context, Executor, Service};
 
 pub use fixed::FixedResolver;
 pub use objects::{device_violations, plugin_violations};
+pub(crate) use server::serve_connection;
 pub use server::{ServeError, TlsFiles, router, serve};
+
+/// The Validating/MutatingWebhookConfigurations (`kind`) as dynamic
+/// objects: `naas webhook certs` sets their `caBundle`, the operator the
+/// rules of its service webhooks.
+#[must_use]
+pub fn configurations(client: &kube::Client, kind: &str) -> kube::Api<DynamicObject> {
+    let ar = kube::discovery::ApiResource {
+        group: "admissionregistration.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "admissionregistration.k8s.io/v1".into(),
+        kind: kind.into(),
+        plural: format!("{}s", kind.to_lowercase()),
+    };
+    kube::Api::all_with(client.clone(), &ar)
+}
 
 /// Annotation naming the digest of the plugin that expanded a service.
 pub const EXPANDED_BY: &str = "naas.io/expanded-by";

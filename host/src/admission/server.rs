@@ -177,14 +177,21 @@ pub async fn serve(
             let Ok(stream) = acceptor.accept(tcp).await else {
                 return;
             };
-            let service =
-                hyper::service::service_fn(move |req| tower::ServiceExt::oneshot(app.clone(), req));
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .await;
+            serve_connection(stream, app).await;
         });
     }
+}
+
+/// Serves `app` on one accepted connection (HTTP/1.1 or h2) until it closes.
+pub(crate) async fn serve_connection<S>(stream: S, app: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service =
+        hyper::service::service_fn(move |req| tower::ServiceExt::oneshot(app.clone(), req));
+    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
+        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+        .await;
 }
 
 /// The routes: POST `/validate` and `/mutate` (bodies up to

@@ -45,14 +45,6 @@ pub(super) async fn serve(ctx: Arc<Context>, listener: TcpListener) {
         let Ok((tcp, _)) = listener.accept().await else {
             continue;
         };
-        let app = app.clone();
-        tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |req| tower::ServiceExt::oneshot(app.clone(), req));
-            let _ =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
-                    .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
-                    .await;
-        });
+        tokio::spawn(crate::admission::serve_connection(tcp, app.clone()));
     }
 }

@@ -7,8 +7,6 @@
 //! patch that first tests the webhook's name, only when it differs.
 
 use kube::api::{Api, Patch, PatchParams};
-use kube::core::DynamicObject;
-use kube::discovery::ApiResource;
 use serde_json::{Value, json};
 
 use super::Context;
@@ -52,14 +50,7 @@ pub(super) fn rules(ctx: &Context) -> Value {
 pub(super) async fn sync(ctx: &Context, name: &str) {
     let wanted = rules(ctx);
     for (kind, webhook) in SERVICE_WEBHOOKS {
-        let ar = ApiResource {
-            group: "admissionregistration.k8s.io".into(),
-            version: "v1".into(),
-            api_version: "admissionregistration.k8s.io/v1".into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_lowercase()),
-        };
-        let api: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
+        let api = crate::admission::configurations(&ctx.client, kind);
         let current = match api.get_opt(name).await {
             Ok(Some(c)) => c,
             Ok(None) => {
