@@ -22,6 +22,8 @@ struct Devices {
     running: BTreeMap<String, String>,
     pushes: Vec<Pushed>,
     faults: BTreeMap<String, Fault>,
+    /// Sessions asked for, per device (counted as `open` starts).
+    opens: BTreeMap<String, usize>,
 }
 
 /// A failure the memory driver plays for a device, to test what callers do.
@@ -80,6 +82,13 @@ impl MemoryDriver {
         self.lock().faults.get(device).copied()
     }
 
+    /// How many sessions have been asked of `device` so far (counted when
+    /// `open` starts, so a slow open in progress counts).
+    #[must_use]
+    pub fn opens(&self, device: &str) -> usize {
+        self.lock().opens.get(device).copied().unwrap_or(0)
+    }
+
     /// Every commit so far, oldest first.
     #[must_use]
     pub fn pushes(&self) -> Vec<Pushed> {
@@ -94,6 +103,7 @@ impl MemoryDriver {
 #[async_trait]
 impl Driver for MemoryDriver {
     async fn open(&self, target: &Target) -> Result<Box<dyn Session>, DriverError> {
+        *self.lock().opens.entry(target.device.clone()).or_default() += 1;
         if self.fault(&target.device) == Some(Fault::Unreachable) {
             return Err(DriverError::Connect {
                 device: target.device.clone(),

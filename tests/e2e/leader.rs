@@ -184,6 +184,69 @@ pub async fn a_second_operator_takes_over(
     let _ = tokio::time::timeout(within, c).await;
 }
 
+/// A shutdown while a push is in flight (a slow device): the operator
+/// starts nothing new, lets that reconcile finish (the device gets the whole
+/// config, the service its status), and only then returns.
+pub async fn shutdown_finishes_the_push_in_flight(
+    client: &Client,
+    services: &Api<DynamicObject>,
+    within: Duration,
+) {
+    let driver = MemoryDriver::new();
+    driver.set_fault("leaf-slow", Some(naas::driver::Fault::Slow));
+    let devices: Api<Device> = Api::all(client.clone());
+    let d: Device = serde_json::from_value(json!({
+        "metadata": {"name": "leaf-slow"},
+        "spec": {"address": "192.0.2.31", "platform": "eos", "credentialsSecretRef": {"name": "leaf-credentials"},
+                 "insecureSkipHostKeyVerification": true,
+                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
+    }))
+    .unwrap();
+    devices.create(&PostParams::default(), &d).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let op = tokio::spawn(naas::operator::run(
+        client.clone(),
+        OperatorConfig {
+            shutdown: shutdown.clone(),
+            ..crate::harness::config(Arc::new(driver.clone()), dir.path())
+        },
+    ));
+    apply_ports(
+        services,
+        "in-flight",
+        json!({"device": "leaf-slow", "ports": "Ethernet7", "vlan": 170}),
+        json!({}),
+    )
+    .await;
+    eventually("the push to leaf-slow started", within, || async {
+        (driver.opens("leaf-slow") > 0).then_some(())
+    })
+    .await;
+    shutdown.cancel();
+    let result = tokio::time::timeout(within, op).await.unwrap().unwrap();
+    assert!(result.is_ok(), "{result:?}");
+    let running = driver.running("leaf-slow");
+    assert!(
+        running.contains("interface Ethernet7\n") && running.contains("switchport access vlan 170"),
+        "the push in flight finished: {running}"
+    );
+    let status = services.get("in-flight").await.unwrap().data["status"].clone();
+    assert_eq!(
+        ready_of(&status).map(|r| r.1),
+        Some("Applied".to_string()),
+        "{status}"
+    );
+    // Clean up with an operator that runs on.
+    let op = crate::harness::start_operator(client, Arc::new(driver.clone()), dir.path());
+    crate::delete_and_wait(services, "in-flight", within).await;
+    devices
+        .delete("leaf-slow", &Default::default())
+        .await
+        .unwrap();
+    op.abort();
+}
+
 /// A free loopback address.
 fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
