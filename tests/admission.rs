@@ -267,6 +267,34 @@ async fn tenants_only_reach_their_own_devices_and_ports() {
             }
         }
     }
+    // An update that leaves the spec as it is (the operator's finalizer)
+    // is allowed without a plugin call, even when the spec would now be
+    // refused: a service must stay deletable after its grant shrank.
+    let refused = json!({"device": "leaf1", "ports": "Ethernet9", "vlan": 10});
+    let r = w
+        .review(
+            "/validate",
+            &review(
+                "UPDATE",
+                "tenant-a",
+                "old",
+                refused.clone(),
+                Some(refused.clone()),
+            ),
+        )
+        .await;
+    assert_eq!(r["allowed"], true, "{r}");
+    let r = w
+        .review(
+            "/mutate",
+            &review("UPDATE", "tenant-a", "old", refused.clone(), Some(refused)),
+        )
+        .await;
+    assert_eq!(
+        (r["allowed"].clone(), r.get("patch").cloned()),
+        (json!(true), None),
+        "{r}"
+    );
     // The holder itself may change its config on that port.
     let r = w
         .review(

@@ -224,6 +224,22 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     assert!(by.starts_with("sha256:"), "{by}");
     tenant_is_held_to_its_ports(&kubeconfig, dir.path(), within).await;
 
+    // A grant that shrinks under a service: the service (db, Ethernet5) can
+    // still be deleted; the operator's finalizer removal is a metadata-only
+    // update the webhook lets through without judging the spec again.
+    Api::<Device>::all(client.clone())
+        .patch(
+            "leaf1",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"tenants": [
+                {"namespace": "tenant-a", "ports": ["Ethernet1-4"]},
+                {"namespace": "tenant-b", "ports": ["Ethernet9-16"]}]}})),
+        )
+        .await
+        .unwrap();
+    let services = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar);
+    crate::delete_and_wait(&services, "db", within).await;
+
     // A Device with a host key the SSH driver would refuse: refused at apply.
     let device = dir.path().join("device.json");
     std::fs::write(
@@ -346,12 +362,18 @@ async fn tenant_is_held_to_its_ports(
     // Its own free port: allowed.
     let (applied, stderr) = as_alice("db", "tenant-a", "Ethernet5");
     assert!(applied, "{stderr}");
-    // A port service web holds (pushed, recorded): denied, naming web.
-    let stderr = eventually("a held port denied", within, || async {
-        let (applied, stderr) = as_alice("web-too", "tenant-a", "Ethernet2");
-        (!applied).then_some(stderr)
+    // A port service web holds (once pushed and recorded): denied, naming web.
+    eventually("service web Ready (its ports recorded)", within, || async {
+        let out = kubectl(
+            kubeconfig,
+            &["-n", "tenant-a", "get", "accessports", "web", "-o", "json"],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+        (crate::ready_of(&v["status"])?.0 == "True").then_some(())
     })
     .await;
+    let (applied, stderr) = as_alice("web-too", "tenant-a", "Ethernet2");
+    assert!(!applied, "{stderr}");
     assert!(
         stderr.contains("port Ethernet2 on device leaf1 is held by AccessPorts tenant-a/web"),
         "{stderr}"

@@ -172,6 +172,18 @@ impl Admission {
         if request.kind.group == crate::operator::GROUP {
             return objects::review(request, object, &self.namespace, mutate).map(|()| None);
         }
+        // An update that leaves the spec as it is (the operator adding or
+        // removing its finalizer, labels, a deletion in progress) needs no
+        // plugin: refusing it could keep a service from ever being deleted
+        // once its Device's grant shrank.
+        let unchanged = request.operation == Operation::Update
+            && request
+                .old_object
+                .as_ref()
+                .is_some_and(|old| old.data.get("spec") == object.data.get("spec"));
+        if unchanged || object.metadata.deletion_timestamp.is_some() {
+            return Ok(None);
+        }
         let api_version = if request.kind.group.is_empty() {
             request.kind.version.clone()
         } else {
