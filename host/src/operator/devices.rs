@@ -13,7 +13,9 @@ pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Actio
     crate::metrics::global().reconciled("Device");
     let generation = d.meta().generation;
     let previous = d.status.clone().unwrap_or_default();
-    let problems = check(&d);
+    // The checks admission makes (a Device stored before the webhook ran,
+    // or with admission off, is judged the same).
+    let problems = crate::admission::device_violations(&d.spec, &ctx.namespace);
     let (ready, reason, message) = if problems.is_empty() {
         (true, "Valid", "the Device is valid".to_string())
     } else {
@@ -95,28 +97,3 @@ pub(super) fn error_policy(d: Arc<Device>, error: &Error, ctx: Arc<Context>) -> 
     Action::requeue(ctx.backoff(&format!("Device/{}", d.name_any())))
 }
 
-/// What is wrong with a Device, each naming its field.
-fn check(d: &Device) -> Vec<String> {
-    let mut problems = Vec::new();
-    match &d.spec.host_key {
-        None if !d.spec.insecure_skip_host_key_verification => problems.push(
-            "spec.hostKey is required (an OpenSSH public key such as `ssh-ed25519 AAAA…`) unless spec.insecureSkipHostKeyVerification is true".into(),
-        ),
-        Some(k) if k.split_whitespace().count() < 2 || !k.starts_with("ssh-") && !k.starts_with("ecdsa-") => {
-            problems.push(format!("spec.hostKey {k:?} is not an OpenSSH public key (`ssh-ed25519 AAAA…`)"));
-        }
-        _ => {}
-    }
-    problems.extend(d.spec.driver_mismatch());
-    if let Err(e) = drift::interval(d) {
-        problems.push(e);
-    }
-    for (i, t) in d.spec.tenants.iter().enumerate() {
-        for (j, p) in t.ports.iter().enumerate() {
-            if let Err(e) = naas_plugin_sdk::expand_list(p) {
-                problems.push(format!("spec.tenants[{i}].ports[{j}]: {e}"));
-            }
-        }
-    }
-    problems
-}
