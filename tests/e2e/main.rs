@@ -6,6 +6,7 @@ mod common;
 mod control_plane;
 mod deploy;
 mod drift;
+mod forbidden;
 mod frr;
 mod harness;
 mod leader;
@@ -131,13 +132,7 @@ async fn apply_ports(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("NAAS_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_test_writer()
-        .try_init();
+    forbidden::init_logs();
     let Some(cluster) = Cluster::find() else {
         return;
     };
@@ -518,6 +513,12 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     // The operator as users run it: the `naas` binary, on the same cluster.
     op.abort();
     let _ = op.await;
+    // All of the above ran as the operator's ServiceAccount: not one refusal.
+    let refusals = forbidden::refusals();
+    assert!(
+        refusals.is_empty(),
+        "the API refused the operator: {refusals:#?}"
+    );
     let mut naas = Command::new(env!("CARGO_BIN_EXE_naas"))
         .arg("--cache-dir")
         .arg(common::target_dir().join("naas-test-cache"))

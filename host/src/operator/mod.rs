@@ -377,8 +377,14 @@ impl Context {
             action: reason.into(),
             secondary: None,
         };
-        if let Err(e) = self.recorder.publish(&ev, r).await {
-            tracing::debug!("could not publish an Event: {e}");
+        match self.recorder.publish(&ev, r).await {
+            Ok(()) => {}
+            // The object's namespace is being deleted: expected, and no one
+            // would see the Event.
+            Err(kube::Error::Api(s)) if s.message.contains("being terminated") => {
+                tracing::debug!("no Event in a namespace being deleted: {}", s.message);
+            }
+            Err(e) => tracing::warn!("could not publish an Event: {e}"),
         }
     }
 
