@@ -96,4 +96,3 @@ pub(super) fn error_policy(d: Arc<Device>, error: &Error, ctx: Arc<Context>) -> 
     crate::metrics::global().failed("Device", error.class());
     Action::requeue(ctx.backoff(&format!("Device/{}", d.name_any())))
 }
-
