@@ -71,7 +71,8 @@ pub struct ControlPlane {
     pub kubeconfig: PathBuf,
 }
 
-fn free_port() -> u16 {
+/// A free loopback port.
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

