@@ -247,6 +247,24 @@ pub async fn shutdown_finishes_the_push_in_flight(
     op.abort();
 }
 
+/// A shutdown that comes before the controllers have listed anything
+/// (SIGTERM right after start, or right after taking the Lease) still ends
+/// the operator: kube-runtime's controllers wait for their first list
+/// before they stop, so the operator stops once no reconcile runs.
+pub async fn an_early_shutdown_ends_the_operator(client: &Client, within: Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    shutdown.cancel();
+    let config = OperatorConfig {
+        shutdown,
+        ..crate::harness::config(Arc::new(MemoryDriver::new()), dir.path())
+    };
+    let result = tokio::time::timeout(within, naas::operator::run(client.clone(), config))
+        .await
+        .expect("the operator ends when told to stop at once");
+    assert!(result.is_ok(), "{result:?}");
+}
+
 /// A free loopback address.
 fn free_addr() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], crate::control_plane::free_port()))
@@ -371,6 +389,6 @@ pub async fn two_binaries_fail_over(
             .as_deref()
             .unwrap_or_default()
             .is_empty(),
-        "the Lease was released: {spec:?}"
+        "the Lease was released: {spec:?}\n{stderr}"
     );
 }

@@ -466,6 +466,7 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
     let _ = op.await;
     leader::a_second_operator_takes_over(&client, &services, within).await;
     leader::shutdown_finishes_the_push_in_flight(&client, &services, within).await;
+    leader::an_early_shutdown_ends_the_operator(&client, within).await;
     let op = harness::start_operator(
         &operator_client,
         std::sync::Arc::new(driver.clone()),

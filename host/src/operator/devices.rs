@@ -11,6 +11,7 @@ use super::{Context, Device, DeviceStatus, Error, conditions, drift};
 /// Reconciles one Device.
 pub(super) async fn reconcile(d: Arc<Device>, ctx: Arc<Context>) -> Result<Action, Error> {
     crate::metrics::global().reconciled("Device");
+    let _busy = ctx.busy();
     let generation = d.meta().generation;
     let previous = d.status.clone().unwrap_or_default();
     // The checks admission makes (a Device stored before the webhook ran,

@@ -172,20 +172,29 @@ impl Elector {
     /// # Errors
     /// The Lease could not be read or written.
     pub async fn release(&mut self) -> Result<(), LeaderError> {
-        let Some(mut lease) = self.read().await? else {
-            return Ok(());
-        };
-        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
-        if spec.holder_identity.as_deref() != Some(&self.config.identity) {
-            return Ok(());
+        // A renewal sent just before leading stopped may land after the read
+        // below: its conflict means "read again", not "give up".
+        for _ in 0..5 {
+            let Some(mut lease) = self.read().await? else {
+                return Ok(());
+            };
+            let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+            if spec.holder_identity.as_deref() != Some(&self.config.identity) {
+                return Ok(());
+            }
+            spec.holder_identity = None;
+            spec.lease_duration_seconds = Some(1);
+            spec.renew_time = Some(MicroTime(Timestamp::now()));
+            match self
+                .api
+                .replace(&self.config.name, &PostParams::default(), &lease)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if is_conflict(&e) => {}
+                Err(e) => return Err(self.api_error(e)),
+            }
         }
-        spec.holder_identity = None;
-        spec.lease_duration_seconds = Some(1);
-        spec.renew_time = Some(MicroTime(Timestamp::now()));
-        self.api
-            .replace(&self.config.name, &PostParams::default(), &lease)
-            .await
-            .map_err(|e| self.api_error(e))?;
         Ok(())
     }
 

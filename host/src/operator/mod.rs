@@ -192,7 +192,23 @@ pub struct Context {
     stop: tokio_util::sync::CancellationToken,
     /// The webhook configurations whose rules follow the served kinds.
     webhook_configuration: Option<String>,
+    /// Reconciles running now, and a wake-up when one ends (shutdown waits
+    /// for them, not for controllers that never got going).
+    in_flight: std::sync::atomic::AtomicUsize,
+    idle: tokio::sync::Notify,
     me: std::sync::Weak<Context>,
+}
+
+/// A running reconcile (see [`Context::busy`]).
+struct Busy<'a>(&'a Context);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.idle.notify_waiters();
+    }
 }
 
 struct KindController {
@@ -240,6 +256,24 @@ impl Context {
             return Err("Plugins not loaded yet".into());
         }
         Ok(())
+    }
+
+    /// Counts a reconcile as running until the guard drops.
+    fn busy(&self) -> Busy<'_> {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy(self)
+    }
+
+    /// Returns once no reconcile runs.
+    async fn until_idle(&self) {
+        loop {
+            let ended = self.idle.notified();
+            if self.in_flight.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                return;
+            }
+            ended.await;
+        }
     }
 
     /// Marks the Plugins present at start as loaded (or tried).

@@ -27,6 +27,7 @@ pub(super) async fn reconcile(obj: Arc<Plugin>, ctx: Arc<Context>) -> Result<Act
     let api: Api<Plugin> = Api::all(ctx.client.clone());
     let key = format!("Plugin/{}", obj.name_any());
     crate::metrics::global().reconciled("Plugin");
+    let _busy = ctx.busy();
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {
             Finalizer::Apply(p) => apply(&p, &ctx).await,

@@ -212,6 +212,7 @@ async fn reconcile(
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &ar);
     let key = failure_key(&obj);
     crate::metrics::global().reconciled(&ar.kind);
+    let _busy = ctx.busy();
     let obj = with_finalizer(&api, obj).await?;
     let action = finalizer(&api, FINALIZER, obj, |event| async {
         match event {

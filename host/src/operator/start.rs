@@ -82,6 +82,8 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         plugins_listed: std::sync::atomic::AtomicBool::new(false),
         stop: config.shutdown.child_token(),
         webhook_configuration: config.webhook_configuration,
+        in_flight: std::sync::atomic::AtomicUsize::new(0),
+        idle: tokio::sync::Notify::new(),
         me: me.clone(),
     });
     // Every replica mirrors, loads the accepted Plugins, answers admission
@@ -171,9 +173,21 @@ async fn lead(ctx: &Arc<Context>, elector: Option<&mut Elector>) -> Option<Strin
             registration::follow(ctx.clone(), name).await;
         }
     };
-    let work = async {
+    let controllers = async {
         tokio::join!(plugins, devices, registration);
         ctx.finish_kinds().await;
+    };
+    // A controller told to stop before its first list never ends
+    // (kube-runtime waits for its store first): once stopping, no reconcile
+    // running is enough.
+    let work = async {
+        tokio::select! {
+            () = controllers => {}
+            () = async {
+                ctx.stop.cancelled().await;
+                ctx.until_idle().await;
+            } => {}
+        }
     };
     tokio::pin!(work);
     let Some(elector) = elector else {
