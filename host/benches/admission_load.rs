@@ -388,7 +388,7 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     common::tls_certificates(dir.path());
-    // The runtime as `naas operator` makes it: one plugin call per core at once.
+    // The runtime as `naas operator` makes it: two plugin calls per CPU at once.
     let runtime = Runtime::new(&RuntimeConfig {
         cache_dir: Some(common::target_dir().join("naas-test-cache")),
         ..RuntimeConfig::default()

@@ -65,15 +65,7 @@ pub async fn a_second_operator_takes_over(
             shutdown,
         )
     };
-    let devices: Api<Device> = Api::all(client.clone());
-    let d: Device = serde_json::from_value(json!({
-        "metadata": {"name": "leaf-leader"},
-        "spec": {"address": "192.0.2.30", "platform": "eos", "credentialsSecretRef": {"name": "leaf-credentials"},
-                 "insecureSkipHostKeyVerification": true,
-                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
-    }))
-    .unwrap();
-    devices.create(&PostParams::default(), &d).await.unwrap();
+    let devices = create_device(client, "leaf-leader", "192.0.2.30").await;
     let (a, _) = start("a", None);
     let first = eventually("operator a leads", within, || holder(&leases, "e2e-leader")).await;
     assert_eq!(first.0, "a");
@@ -194,15 +186,7 @@ pub async fn shutdown_finishes_the_push_in_flight(
 ) {
     let driver = MemoryDriver::new();
     driver.set_fault("leaf-slow", Some(naas::driver::Fault::Slow));
-    let devices: Api<Device> = Api::all(client.clone());
-    let d: Device = serde_json::from_value(json!({
-        "metadata": {"name": "leaf-slow"},
-        "spec": {"address": "192.0.2.31", "platform": "eos", "credentialsSecretRef": {"name": "leaf-credentials"},
-                 "insecureSkipHostKeyVerification": true,
-                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
-    }))
-    .unwrap();
-    devices.create(&PostParams::default(), &d).await.unwrap();
+    let devices = create_device(client, "leaf-slow", "192.0.2.31").await;
     let dir = tempfile::tempdir().unwrap();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let op = tokio::spawn(naas::operator::run(
@@ -263,6 +247,20 @@ pub async fn an_early_shutdown_ends_the_operator(client: &Client, within: Durati
         .await
         .expect("the operator ends when told to stop at once");
     assert!(result.is_ok(), "{result:?}");
+}
+
+/// Creates Device `name` (EOS, at `address`) granting tenant-a Ethernet1-8.
+async fn create_device(client: &Client, name: &str, address: &str) -> Api<Device> {
+    let devices: Api<Device> = Api::all(client.clone());
+    let d: Device = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "spec": {"address": address, "platform": "eos", "credentialsSecretRef": {"name": "leaf-credentials"},
+                 "insecureSkipHostKeyVerification": true,
+                 "tenants": [{"namespace": "tenant-a", "ports": ["Ethernet1-8"]}]},
+    }))
+    .unwrap();
+    devices.create(&PostParams::default(), &d).await.unwrap();
+    devices
 }
 
 /// A free loopback address.
