@@ -138,7 +138,8 @@ async fn reviews_over_https_allow_deny_and_patch_exactly() {
     let w = start().await;
     let spec = json!({"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120});
 
-    // Create: allowed; the mutation expands the range and records the plugin.
+    // Create: allowed; the mutation expands the range, records the plugin
+    // and adds the operator's finalizer.
     let r = w
         .review(
             "/validate",
@@ -160,9 +161,11 @@ async fn reviews_over_https_allow_deny_and_patch_exactly() {
     assert!(
         ops.iter().all(|op| {
             let path = op["path"].as_str().unwrap();
-            path.starts_with("/spec") || path.starts_with("/metadata/annotations")
+            path.starts_with("/spec")
+                || path.starts_with("/metadata/annotations")
+                || path.starts_with("/metadata/finalizers")
         }),
-        "only spec and the annotation: {patch}"
+        "only spec, the annotation and the finalizer: {patch}"
     );
     let mut patched =
         review("CREATE", "tenant-a", "web", spec.clone(), None)["request"]["object"].clone();
@@ -182,8 +185,30 @@ async fn reviews_over_https_allow_deny_and_patch_exactly() {
             .unwrap()
             .starts_with("sha256:")
     );
+    assert_eq!(
+        patched["metadata"]["finalizers"],
+        json!([naas::operator::FINALIZER]),
+        "{patched}"
+    );
+    // Created already expanded, with another finalizer: only naas's is added.
+    let mut expanded = review("CREATE", "tenant-a", "web", patched["spec"].clone(), None);
+    expanded["request"]["object"]["metadata"]["finalizers"] = json!(["example.com/keep"]);
+    let r = w.review("/mutate", &expanded).await;
+    let mut object = expanded["request"]["object"].clone();
+    json_patch::patch(
+        &mut object,
+        &serde_json::from_value::<json_patch::Patch>(patch_of(&r).expect("a patch")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        object["metadata"]["finalizers"],
+        json!(["example.com/keep", naas::operator::FINALIZER]),
+        "{r}"
+    );
+    assert_eq!(object["spec"], patched["spec"], "{r}");
 
-    // Update whose spec is already expanded: no patch. dryRun: the same answer.
+    // Update whose spec is already expanded: no patch (nor a finalizer
+    // removed by hand put back). dryRun: the same answer.
     let r = w
         .review(
             "/mutate",

@@ -402,3 +402,89 @@ fn hostile_components_at_load_fail_cleanly_through_the_binary() {
         );
     }
 }
+
+/// Calls of `export` on the plugin loaded from `path`, from the process's metrics.
+fn calls(path: &Path, export: &str) -> u64 {
+    let plugin = format!("plugin=\"{}\"", path.display());
+    let export = format!("export=\"{export}\"");
+    naas::metrics::global()
+        .encode()
+        .lines()
+        .find(|l| {
+            l.starts_with("naas_plugin_call_duration_seconds_count")
+                && l.contains(&plugin)
+                && l.contains(&export)
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The operator's memo: the same service in the same context is evaluated
+/// once; a change of any input is evaluated anew; a refusal is never kept.
+/// An already expanded spec is validated once, not twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memo_reuses_an_evaluation_only_for_the_same_inputs() {
+    // A file of this test's own, so that no other test's calls are counted.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("memo-access-ports.wasm");
+    std::fs::copy(common::plugin_path("access_ports"), &path).unwrap();
+    let rt = runtime(2);
+    let plugin = rt
+        .load_file_async(path.clone(), Limits::default())
+        .await
+        .unwrap();
+    let memo = Arc::new(naas::evaluations::Evaluations::new(16));
+    let set = PluginSet::new([plugin]).unwrap().with_memo(memo.clone());
+    let ctx = context();
+    let counts = || ["validate", "expand", "render"].map(|e| calls(&path, e));
+    // Evaluates `s` in `ctx`: its result, and the validate, expand and render calls it made.
+    let run = |s: Service, ctx: Arc<Context>| {
+        let (set, rt) = (set.clone(), rt.clone());
+        async move {
+            let before = counts();
+            let result = set.evaluate(rt.executor(), s, ctx).await;
+            let after = counts();
+            (result, [0, 1, 2].map(|i| after[i] - before[i]))
+        }
+    };
+    let spec = serde_json::json!({"device": "leaf1", "ports": "Ethernet1-2", "vlan": 120});
+
+    // Expanded: validated before and after expand.
+    let (first, made) = run(service("AccessPorts", "web", spec.clone()), ctx.clone()).await;
+    let first = first.unwrap();
+    assert_eq!(made, [2, 1, 1]);
+
+    // The same inputs: no plugin call, the same evaluation.
+    let reused = naas::metrics::global().evaluations_reused();
+    let (again, made) = run(service("AccessPorts", "web", spec.clone()), ctx.clone()).await;
+    let again = again.unwrap();
+    assert_eq!(made, [0, 0, 0]);
+    assert_eq!(naas::metrics::global().evaluations_reused(), reused + 1);
+    assert_eq!(again.configs, first.configs);
+    assert_eq!(again.service.spec, first.service.spec);
+
+    // The expanded spec (as admission stores it): validated once.
+    let expanded: serde_json::Value = serde_json::from_str(&first.service.spec).unwrap();
+    let (_, made) = run(service("AccessPorts", "web", expanded), ctx.clone()).await;
+    assert_eq!(made, [1, 1, 1]);
+
+    // Another generation, another context: evaluated anew.
+    let mut newer = service("AccessPorts", "web", spec.clone());
+    newer.generation = 2;
+    let (result, made) = run(newer, ctx.clone()).await;
+    assert!(result.is_ok() && made == [2, 1, 1], "{made:?}");
+    let mut other = (*ctx).clone();
+    other.variables = serde_json::json!({"site": "ams"}).to_string();
+    let (result, made) = run(service("AccessPorts", "web", spec.clone()), Arc::new(other)).await;
+    assert!(result.is_ok() && made == [2, 1, 1], "{made:?}");
+
+    // A refusal is evaluated each time.
+    let bad = serde_json::json!({"device": "leaf1", "ports": "Ethernet1", "vlan": 5000});
+    for _ in 0..2 {
+        let (e, made) = run(service("AccessPorts", "bad", bad.clone()), ctx.clone()).await;
+        let e = e.unwrap_err();
+        assert!(matches!(e, PipelineError::Invalid { .. }), "{e}");
+        assert_eq!(made, [1, 0, 0]);
+    }
+    assert_eq!(memo.len(), 4, "the four successful evaluations");
+}

@@ -310,7 +310,10 @@ impl Inventory {
                     .iter()
                     .flat_map(|g| g.ports.iter().cloned())
                     .collect();
-                naas_plugin_sdk::sort_natural(&mut ports);
+                // One grant's ports are sorted already ([`Inventory::checked`]).
+                if grants.len() > 1 {
+                    naas_plugin_sdk::sort_natural(&mut ports);
+                }
                 Some(Device {
                     name: d.name.clone(),
                     platform: d.platform.clone(),

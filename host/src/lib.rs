@@ -16,6 +16,7 @@ pub mod claims;
 pub mod cli;
 pub mod conformance;
 pub mod digest;
+pub mod evaluations;
 pub mod fsutil;
 pub mod inventory;
 pub mod manifest;

@@ -57,6 +57,7 @@ pub struct Metrics {
     pushes: Family<PushLabels, Histogram, fn() -> Histogram>,
     drift_lines: Family<DeviceLabels, Gauge>,
     leader: Gauge,
+    reused: Counter,
 }
 
 impl Metrics {
@@ -98,8 +99,15 @@ impl Metrics {
             "1 while this replica holds the operator's Lease",
             leader.clone(),
         );
+        let reused = Counter::default();
+        registry.register(
+            "evaluations_reused",
+            "Evaluations taken from the memo instead of calling the plugin (the operator reusing its webhook's)",
+            reused.clone(),
+        );
         Self {
             registry,
+            reused,
             reconciles,
             failures,
             plugin_calls,
@@ -153,6 +161,17 @@ impl Metrics {
                 device: device.into(),
             })
             .set(i64::try_from(lines).unwrap_or(i64::MAX));
+    }
+
+    /// Counts one evaluation taken from the memo.
+    pub fn evaluation_reused(&self) {
+        self.reused.inc();
+    }
+
+    /// How many evaluations were taken from the memo.
+    #[must_use]
+    pub fn evaluations_reused(&self) -> u64 {
+        self.reused.get()
     }
 
     /// Records whether this replica leads.

@@ -163,7 +163,8 @@ pub fn service_id(s: &Service) -> String {
 }
 
 /// Runs validate → expand → validate → render for one service in one fresh
-/// sandbox.
+/// sandbox. The second validate is skipped when expand returned the spec
+/// unchanged (it was already expanded): it would be the first call again.
 ///
 /// # Guarantees
 /// Either every stage succeeds, or nothing is returned but the error. Rendered
@@ -206,24 +207,31 @@ pub fn evaluate(
         .expand(service, context)
         .map_err(runtime_err)?
         .map_err(|v| invalid(Stage::Expand, v))?;
-    match serde_json::from_str::<serde_json::Value>(&spec) {
-        Ok(serde_json::Value::Object(_)) => {}
+    let parsed = match serde_json::from_str::<serde_json::Value>(&spec) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
         _ => {
             return Err(contract(
                 Stage::Expand,
                 "the expanded spec is not a JSON object".into(),
             ));
         }
-    }
+    };
+    // A spec expand left as it was (one already expanded at admission) was
+    // just validated: a plugin has no clock, randomness or I/O, so the same
+    // service and context get the same answer.
+    let unchanged = serde_json::from_str::<serde_json::Value>(&service.spec)
+        .is_ok_and(|original| original == parsed);
     let expanded = Service {
         spec,
         ..service.clone()
     };
 
-    session
-        .validate(&expanded, context)
-        .map_err(runtime_err)?
-        .map_err(|v| invalid(Stage::ValidateExpanded, v))?;
+    if !unchanged {
+        session
+            .validate(&expanded, context)
+            .map_err(runtime_err)?
+            .map_err(|v| invalid(Stage::ValidateExpanded, v))?;
+    }
 
     let rendered = session.render(&expanded, context);
     // An override that failed fails the service, whatever the plugin made of it.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::evaluations::{self, Evaluations};
 use crate::pipeline::{self, Evaluation, PipelineError};
 use crate::runtime::{Context, Executor, Plugin, Service};
 
@@ -35,6 +36,7 @@ pub enum PluginSetError {
 pub struct PluginSet {
     plugins: Vec<Arc<Plugin>>,
     kinds: BTreeMap<(String, String), usize>,
+    memo: Option<Arc<Evaluations>>,
 }
 
 impl PluginSet {
@@ -60,7 +62,19 @@ impl PluginSet {
                 kinds.insert(key, i);
             }
         }
-        Ok(Self { plugins, kinds })
+        Ok(Self {
+            plugins,
+            kinds,
+            memo: None,
+        })
+    }
+
+    /// This set, reusing and keeping its successful evaluations in `memo`
+    /// (shared by the operator's reconciles and its admission webhook).
+    #[must_use]
+    pub fn with_memo(mut self, memo: Arc<Evaluations>) -> Self {
+        self.memo = Some(memo);
+        self
     }
 
     /// The plugins, in the order given.
@@ -85,7 +99,8 @@ impl PluginSet {
     }
 
     /// Evaluates `service` with the plugin of its kind, on `executor`
-    /// (see [`pipeline::evaluate_async`]).
+    /// (see [`pipeline::evaluate_async`]), or takes the same evaluation
+    /// from the memo ([`PluginSet::with_memo`]).
     ///
     /// # Errors
     /// [`PipelineError::NoPlugin`] when no plugin declares the kind; else as
@@ -103,7 +118,18 @@ impl PluginSet {
                 kind: service.kind.clone(),
             });
         };
-        pipeline::evaluate_async(executor, plugin.clone(), service, context).await
+        let Some(memo) = &self.memo else {
+            return pipeline::evaluate_async(executor, plugin.clone(), service, context).await;
+        };
+        let key = evaluations::key(plugin, &service, &context);
+        if let Some(kept) = memo.get(&key) {
+            crate::metrics::global().evaluation_reused();
+            return Ok(kept);
+        }
+        let evaluation =
+            pipeline::evaluate_async(executor, plugin.clone(), service, context).await?;
+        memo.insert(key, evaluation.clone());
+        Ok(evaluation)
     }
 }
 

@@ -78,12 +78,13 @@ pub async fn services_on_one_device_share_a_push(
         "{ON_SLOW} services on one device took {pushes} pushes"
     );
     // The device's record holds each service's part; the device has all.
-    let record = Api::<ConfigMap>::namespaced(client.clone(), "naas-system")
-        .get("naas-applied-slow")
-        .await
-        .unwrap()
-        .data
-        .unwrap_or_default();
+    let record = naas::operator::fragments_of(
+        &Api::<ConfigMap>::namespaced(client.clone(), "naas-system")
+            .get("naas-applied-slow")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     let running = driver.running("slow");
     for (i, (name, device)) in names.iter().enumerate() {
         let fragment = record.get(&format!("AccessPorts.tenant-a.{name}"));

@@ -541,9 +541,16 @@ async fn the_operator_serves_plugin_kinds_and_reconciles_services() {
             .get("naas-applied-leaf1")
             .await
             .unwrap();
-    let fragment = record
-        .data
-        .unwrap_or_default()
+    // Compressed, under one key.
+    assert!(
+        record
+            .binary_data
+            .as_ref()
+            .is_some_and(|b| b.contains_key(naas::operator::RECORD_KEY)),
+        "{record:?}"
+    );
+    let fragment = naas::operator::fragments_of(&record)
+        .unwrap()
         .remove("AccessPorts.tenant-b.from-binary")
         .unwrap_or_default();
     assert!(fragment.contains("interface Ethernet9\n"), "{fragment}");

@@ -208,6 +208,36 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         .remove("naas.io/expanded-by")
         .unwrap_or_default();
     assert!(by.starts_with("sha256:"), "{by}");
+    // The finalizer came with the creation (the mutating webhook added it;
+    // the API server records no owner for an admission mutation): once the
+    // service is Ready, no write of the operator's owns it.
+    let services = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar);
+    let stored = eventually("service web Ready", within, || async {
+        let s = services.get("web").await.ok()?;
+        (ready_of(&s.data["status"])?.0 == "True").then_some(s)
+    })
+    .await;
+    let owners: Vec<_> = stored
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| {
+            m.fields_v1
+                .as_ref()
+                .is_some_and(|f| f.0["f:metadata"].get("f:finalizers").is_some())
+        })
+        .map(|m| m.manager.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        owners.is_empty(),
+        "{owners:?} own the finalizer: {:?}",
+        stored.metadata.managed_fields
+    );
+    assert_eq!(
+        stored.metadata.finalizers,
+        Some(vec![naas::operator::FINALIZER.to_string()])
+    );
     tenant_is_held_to_its_ports(&kubeconfig, dir.path(), within).await;
 
     // A grant that shrinks under a service: the service (db, Ethernet5) can
@@ -223,7 +253,6 @@ async fn kubectl_apply_is_validated_and_expanded_by_the_webhook() {
         )
         .await
         .unwrap();
-    let services = Api::<DynamicObject>::namespaced_with(client.clone(), "tenant-a", &ar);
     crate::delete_and_wait(&services, "db", within).await;
 
     // A Device with a host key the SSH driver would refuse: refused at apply.

@@ -5,7 +5,9 @@
 //! naming the plugin that failed (`plugin … timed out after 500ms`), never
 //! "internal error". `mutate` answers with a JSONPatch (RFC 6902) from the
 //! submitted object to the expanded one, touching only `spec` and the
-//! annotation [`EXPANDED_BY`]; an already expanded spec gets no patch.
+//! annotation [`EXPANDED_BY`], and on creation adding the operator's
+//! finalizer (one write fewer per service for the operator); an already
+//! expanded spec on an update gets no patch.
 //! Reviews have no side effects, so `dryRun` requests are answered like any
 //! other. Where the plugins and the devices come from is a [`Resolver`]: the
 //! operator's caches, or a fixed plugin set and inventory.
@@ -25,11 +27,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use kube::ResourceExt;
 use kube::core::DynamicObject;
 use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
 use serde_json::Value;
 
 use crate::manifest::service_of_object;
+use crate::operator::FINALIZER;
 use crate::plugin_set::PluginSet;
 use crate::runtime::{Context, Executor, Service};
 
@@ -227,19 +231,35 @@ impl Admission {
             return Ok(None);
         }
         let original = serde_json::to_value(object).map_err(|e| e.to_string())?;
-        let mut expanded = original.clone();
+        let mut mutated = original.clone();
         let spec: Value = serde_json::from_str(&evaluation.service.spec)
             .map_err(|e| format!("{}: the expanded spec is not JSON: {e}", label(request)))?;
-        if original.get("spec") == Some(&spec) {
+        if original.get("spec") != Some(&spec) {
+            mutated["spec"] = spec;
+            let annotations = &mut mutated["metadata"]["annotations"];
+            if !annotations.is_object() {
+                *annotations = Value::Object(serde_json::Map::new());
+            }
+            annotations[EXPANDED_BY] = Value::String(digest);
+        }
+        // A new service carries the operator's finalizer from the start:
+        // the operator then needs no write of its own to add it (on
+        // creation only, so that one removed by hand stays removed).
+        if request.operation == Operation::Create
+            && !object.finalizers().iter().any(|f| f == FINALIZER)
+        {
+            let finalizers = &mut mutated["metadata"]["finalizers"];
+            if !finalizers.is_array() {
+                *finalizers = Value::Array(Vec::new());
+            }
+            if let Some(list) = finalizers.as_array_mut() {
+                list.push(Value::String(FINALIZER.into()));
+            }
+        }
+        if mutated == original {
             return Ok(None);
         }
-        expanded["spec"] = spec;
-        let annotations = &mut expanded["metadata"]["annotations"];
-        if !annotations.is_object() {
-            *annotations = Value::Object(serde_json::Map::new());
-        }
-        annotations[EXPANDED_BY] = Value::String(digest);
-        Ok(Some(json_patch::diff(&original, &expanded)))
+        Ok(Some(json_patch::diff(&original, &mutated)))
     }
 }
 

@@ -20,9 +20,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, ObjectMeta, PostParams};
+use kube::api::{Api, ListParams};
 use serde_json::json;
 
+use super::records::{self, APPLIED_LABEL, Record};
 use super::services::Plan;
 use super::{Context, Error};
 use crate::applied::{self, DeviceUpdate, Fragments};
@@ -35,10 +36,7 @@ use crate::pipeline::Evaluation;
 const BUSY_WITHIN: Duration = Duration::from_millis(250);
 
 /// How long a push to busy devices waits for more services (group commit).
-const LINGER: Duration = Duration::from_millis(30);
-
-/// Label on every applied-config ConfigMap.
-pub const APPLIED_LABEL: &str = "naas.io/applied-config";
+const LINGER: Duration = Duration::from_millis(100);
 
 /// The applied-config store and the per-device locks (one push per device at a time).
 #[derive(Debug, Default)]
@@ -55,16 +53,6 @@ pub struct AppliedConfigs {
     /// on its resourceVersion, drops the copy, and the retry reads afresh.
     records: Mutex<HashMap<String, Record>>,
 }
-
-/// One device's applied configs by service key, its resourceVersion
-/// (`None`: no ConfigMap yet), and the config naas took off it (for drift:
-/// lines that come back), as the annotation [`REMOVED_ANNOTATION`] keeps it.
-type Record = (Fragments, Option<String>, String);
-
-/// Annotation of a device's record: config text naas removed from the
-/// device (old fragments of changed or deleted services, at most
-/// [`applied::MAX_REMOVED_BYTES`]), so a drift check sees lines that come back.
-pub const REMOVED_ANNOTATION: &str = "naas.io/removed";
 
 /// A service's change waiting for its devices' locks.
 #[derive(Debug)]
@@ -134,7 +122,6 @@ struct DevicePush {
     fragments: Fragments,
     /// The device's removed config after this push.
     removed: String,
-    exists: bool,
     resource_version: Option<String>,
 }
 
@@ -307,7 +294,7 @@ impl AppliedConfigs {
             // The record as this operator last wrote it, or read afresh.
             let (mut fragments, rv, removed) = match self.cached(device) {
                 Some(r) => r,
-                None => record_of(ctx, device).await.map_err(Failure::of)?,
+                None => records::record_of(ctx, device).await.map_err(Failure::of)?,
             };
             let before = fragments.clone();
             for (i, (key, wanted)) in changes.iter().enumerate() {
@@ -328,7 +315,6 @@ impl AppliedConfigs {
                     removed: applied::next_removed(&removed, &before, &fragments),
                     before,
                     fragments,
-                    exists: rv.is_some(),
                     resource_version: rv,
                 });
             }
@@ -337,7 +323,16 @@ impl AppliedConfigs {
             return Ok(vec![false; changes.len()]);
         }
         let committed = commit_all(ctx, &pushes).await?;
-        let written = futures_util::future::join_all(pushes.iter().map(|p| record(ctx, p))).await;
+        let written = futures_util::future::join_all(pushes.iter().map(|p| {
+            records::write(
+                ctx,
+                &p.device,
+                &p.fragments,
+                &p.removed,
+                p.resource_version.as_deref(),
+            )
+        }))
+        .await;
         let mut failed = None;
         for (p, w) in pushes.iter().zip(written) {
             match w {
@@ -378,7 +373,7 @@ impl AppliedConfigs {
             };
             let (fragments, ..) = match self.cached(&c.device) {
                 Some(r) => r,
-                None => record_of(ctx, &c.device).await?,
+                None => records::record_of(ctx, &c.device).await?,
             };
             held.insert(c.device.clone(), (device.spec.platform.clone(), fragments));
         }
@@ -409,7 +404,7 @@ impl AppliedConfigs {
     pub async fn plan(&self, ctx: &Context, key: &str, e: &Evaluation) -> Result<Plan, Error> {
         let mut plan = Plan::new();
         for c in &e.configs {
-            let (before, ..) = record_of(ctx, &c.device).await?;
+            let (before, ..) = records::record_of(ctx, &c.device).await?;
             let mut after = before.clone();
             after.insert(key.to_string(), c.text.clone());
             let diff = applied::planned_diff(&before, &after);
@@ -427,36 +422,12 @@ impl AppliedConfigs {
             .map_err(|e| {
                 Error::Kube(format!("listing applied configs in {}: {e}", ctx.namespace))
             })?;
-        Ok(list
-            .items
-            .into_iter()
-            .filter_map(|cm| {
-                let device = cm.annotations().get("naas.io/device")?.clone();
-                Some((device, record_in(cm)))
-            })
-            .collect())
+        list.items
+            .iter()
+            .filter_map(|cm| Some((records::device_of(cm)?, cm)))
+            .map(|(device, cm)| Ok((device, records::record_in(cm)?)))
+            .collect()
     }
-}
-
-/// One device's applied configs and its ConfigMap's resourceVersion (`None`: no record yet).
-pub(super) async fn record_of(ctx: &Context, device: &str) -> Result<Record, Error> {
-    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let cm = api
-        .get_opt(&format!("naas-applied-{device}"))
-        .await
-        .map_err(|e| Error::Kube(format!("reading the config applied to {device}: {e}")))?;
-    Ok(cm.map_or_else(Default::default, record_in))
-}
-
-/// The record a ConfigMap holds.
-fn record_in(cm: ConfigMap) -> Record {
-    let rv = cm.resource_version();
-    let removed = cm
-        .annotations()
-        .get(REMOVED_ANNOTATION)
-        .cloned()
-        .unwrap_or_default();
-    (cm.data.unwrap_or_default(), rv, removed)
 }
 
 /// Pushes every device's new naas config as one transaction (see
@@ -493,39 +464,6 @@ async fn commit_all(ctx: &Context, pushes: &[DevicePush]) -> Result<Vec<String>,
         .filter(|o| o.committed)
         .map(|o| o.device)
         .collect())
-}
-
-/// Records what was applied on a device (creates or replaces its ConfigMap).
-/// Returns the record's new resourceVersion.
-async fn record(ctx: &Context, p: &DevicePush) -> Result<Option<String>, Error> {
-    let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &ctx.namespace);
-    let cm = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(format!("naas-applied-{}", p.device)),
-            namespace: Some(ctx.namespace.clone()),
-            labels: Some([(APPLIED_LABEL.to_string(), "true".to_string())].into()),
-            annotations: Some(
-                [
-                    ("naas.io/device".to_string(), p.device.clone()),
-                    (REMOVED_ANNOTATION.to_string(), p.removed.clone()),
-                ]
-                .into(),
-            ),
-            resource_version: p.resource_version.clone(),
-            ..ObjectMeta::default()
-        },
-        data: Some(p.fragments.clone()),
-        ..ConfigMap::default()
-    };
-    let name = cm.name_any();
-    let result = if p.exists {
-        api.replace(&name, &PostParams::default(), &cm).await
-    } else {
-        api.create(&PostParams::default(), &cm).await
-    };
-    result
-        .map(|cm| cm.resource_version())
-        .map_err(|e| Error::Kube(format!("recording the config applied to {}: {e}", p.device)))
 }
 
 /// How to reach `device`: its Device and the credentials in its Secret.

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use kube::ResourceExt;
 
-use super::applied::{record_of, target};
+use super::applied::target;
+use super::records::record_of;
 use super::{Context, Device, DriftPolicy, Error};
 use crate::applied::{self, DeviceUpdate, union};
 use crate::config_tree::{self, Platform};

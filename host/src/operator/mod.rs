@@ -10,11 +10,13 @@ mod applied;
 mod conditions;
 mod devices;
 mod drift;
+mod inputs;
 mod leader;
 mod loader;
 mod mirror;
 mod ops;
 mod plugins;
+mod records;
 mod registration;
 mod resources;
 mod services;
@@ -33,16 +35,16 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::runtime::watcher;
 use kube::{Client, Resource, ResourceExt};
 
-pub use applied::{APPLIED_LABEL, AppliedConfigs};
+pub use applied::AppliedConfigs;
 pub use leader::{Elector, LeaderError, LeaseConfig, default_identity};
 use mirror::Mirror;
 pub use plugins::{PLUGIN_LABEL, service_crd};
+pub use records::{APPLIED_LABEL, RECORD_KEY, fragments_of};
 pub use resources::*;
 pub use start::run;
 
 use crate::driver::Driver;
-use crate::inventory::{Grant, Inventory, InventoryDevice};
-use crate::runtime::{Context as PluginContext, Plugin as LoadedComponent, Runtime, Service};
+use crate::runtime::{Plugin as LoadedComponent, Runtime};
 
 /// The one field manager of every server-side apply the host makes.
 pub const FIELD_MANAGER: &str = "naas";
@@ -196,8 +198,15 @@ pub struct Context {
     /// for them, not for controllers that never got going).
     in_flight: std::sync::atomic::AtomicUsize,
     idle: tokio::sync::Notify,
+    /// Evaluations shared by reconciles and admission reviews.
+    evaluations: Arc<crate::evaluations::Evaluations>,
+    /// The Devices as an inventory (grants expanded), with what it was built from.
+    inventory: Mutex<Option<inputs::BuiltInventory>>,
     me: std::sync::Weak<Context>,
 }
+
+/// Evaluations the operator keeps for reuse (about a kilobyte each).
+const KEPT_EVALUATIONS: usize = 4096;
 
 /// A running reconcile (see [`Context::busy`]).
 struct Busy<'a>(&'a Context);
@@ -506,93 +515,6 @@ impl Context {
                 c.task.abort();
             }
         }
-    }
-
-    /// The ConfigMaps (variables and templates) of the Plugin serving `kind`.
-    fn config_map_refs(&self, kind: &str) -> Vec<ObjectRef> {
-        self.plugins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == kind))
-            .map(|p| p.variables.iter().chain(&p.templates).cloned().collect())
-            .unwrap_or_default()
-    }
-
-    /// The variables ConfigMaps of the Plugin serving `kind`.
-    fn variables_refs(&self, kind: &str) -> Vec<ObjectRef> {
-        self.plugins
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .find(|p| p.plugin.info().kinds.iter().any(|k| k.kind == kind))
-            .map(|p| p.variables.clone())
-            .unwrap_or_default()
-    }
-
-    /// The context the plugin sees for `service`: the Devices granted to
-    /// its namespace, and variables from the Plugin's ConfigMaps then the
-    /// namespace's `naas-variables` ConfigMap (later wins, key by key).
-    async fn context_for(&self, service: &Service) -> Result<PluginContext, Error> {
-        let devices = self.all_devices().await;
-        let inventory = Inventory {
-            devices: devices
-                .iter()
-                .map(|d| InventoryDevice {
-                    name: d.name_any(),
-                    platform: d.spec.platform.clone(),
-                    facts: d.spec.facts.clone(),
-                    grants: d
-                        .spec
-                        .tenants
-                        .iter()
-                        .map(|t| Grant {
-                            tenant: t.namespace.clone(),
-                            ports: t.ports.clone(),
-                        })
-                        .collect(),
-                    ..InventoryDevice::default()
-                })
-                .collect(),
-            file: "Devices".into(),
-        }
-        .checked("Devices")
-        .map_err(|e| Error::Object(e.to_string()))?;
-        let mut variables = serde_json::Map::new();
-        let refs = self.variables_refs(&service.kind);
-        let namespace_vars = ObjectRef {
-            name: NAMESPACE_VARIABLES.into(),
-            namespace: Some(service.namespace.clone()),
-        };
-        for (i, r) in refs
-            .iter()
-            .chain(std::iter::once(&namespace_vars))
-            .enumerate()
-        {
-            let ns = r
-                .namespace
-                .clone()
-                .unwrap_or_else(|| self.namespace.clone());
-            let cm = self.config_map(&ns, &r.name).await?;
-            match cm {
-                Some(cm) => {
-                    for (k, v) in cm.data.unwrap_or_default() {
-                        // A value that parses as YAML (numbers, lists...) is data; else a string.
-                        let value =
-                            serde_yaml_ng::from_str(&v).unwrap_or(serde_json::Value::String(v));
-                        variables.insert(k, value);
-                    }
-                }
-                None if i < refs.len() => {
-                    return Err(Error::Object(format!(
-                        "the Plugin's variables ConfigMap {ns}/{} does not exist",
-                        r.name
-                    )));
-                }
-                None => {}
-            }
-        }
-        Ok(inventory.context_for(&service.namespace, &serde_json::Value::Object(variables)))
     }
 }
 

@@ -189,7 +189,7 @@ fn tokio_stream_of(
 }
 
 /// Reconciles of one kind running at once.
-const CONCURRENCY: u16 = 16;
+const CONCURRENCY: u16 = 64;
 
 /// The devices a service's status says it was pushed to.
 fn pushed_devices(s: &DynamicObject) -> Vec<String> {
@@ -227,7 +227,8 @@ async fn reconcile(
 }
 
 /// The service with the finalizer, added here (one reconcile) rather than
-/// by [`finalizer`] (which adds it and waits for the next reconcile).
+/// by [`finalizer`] (which adds it and waits for the next reconcile), when
+/// the mutating webhook did not add it at creation.
 async fn with_finalizer(
     api: &Api<DynamicObject>,
     obj: Arc<DynamicObject>,
@@ -243,7 +244,10 @@ async fn with_finalizer(
     let patched = api
         .patch(
             &obj.name_any(),
-            &PatchParams::default(),
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PatchParams::default()
+            },
             &Patch::Merge(&patch),
         )
         .await

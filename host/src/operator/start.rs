@@ -84,6 +84,10 @@ pub async fn run(client: Client, config: OperatorConfig) -> Result<(), Error> {
         webhook_configuration: config.webhook_configuration,
         in_flight: std::sync::atomic::AtomicUsize::new(0),
         idle: tokio::sync::Notify::new(),
+        evaluations: Arc::new(crate::evaluations::Evaluations::new(
+            super::KEPT_EVALUATIONS,
+        )),
+        inventory: Mutex::new(None),
         me: me.clone(),
     });
     // Every replica mirrors, loads the accepted Plugins, answers admission

@@ -53,7 +53,9 @@ impl Context {
                 Arc::new(loaded.plugin.with_templates(overrides))
             }
         };
-        let set = PluginSet::new([plugin]).map_err(|e| Error::Plugin(e.to_string()))?;
+        let set = PluginSet::new([plugin])
+            .map_err(|e| Error::Plugin(e.to_string()))?
+            .with_memo(self.evaluations.clone());
         Ok(Some((set, loaded.manifest_digest)))
     }
 }

@@ -129,6 +129,12 @@ impl TemplateOverrides {
         })
     }
 
+    /// The templates, by name.
+    #[must_use]
+    pub fn templates(&self) -> &BTreeMap<String, String> {
+        &self.templates
+    }
+
     /// The files of `dir` (not its subdirectories), each named by its template
     /// name. A directory that does not exist gives no overrides.
     ///
