@@ -7,6 +7,25 @@ step() { printf '\n==> %s\n' "$*"; }
 # machine (CI clones main anew every run), unless the caller chose one.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/naas/target}"
 
+# A test binary keeps the path of the checkout it was built from
+# (env!("CARGO_MANIFEST_DIR")), and cargo does not rebuild it when the same
+# sources sit in another checkout with older timestamps: it would read the
+# other checkout's test data. So when another checkout used the target
+# directory last, this checkout's sources are touched, and cargo builds its
+# crates anew (dependencies and incremental caches stay).
+naas_checkout_owns_target() {
+  local root mark
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+  mark="$CARGO_TARGET_DIR/.naas-checkout"
+  if [[ -f $mark && $(cat "$mark") != "$root" ]]; then
+    step "$CARGO_TARGET_DIR was last used by $(cat "$mark"): rebuilding this checkout's crates"
+    find "$root" -name target -prune -o -name .git -prune -o -name '*.rs' -exec touch {} +
+  fi
+  mkdir -p "$CARGO_TARGET_DIR"
+  printf '%s' "$root" >"$mark"
+}
+naas_checkout_owns_target
+
 # rustup's Wasm targets, installed once: wasm32-wasip2 for plugins,
 # wasm32-unknown-unknown for the template sandbox (host/build.rs).
 need_rust_wasm_target() {
