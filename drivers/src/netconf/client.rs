@@ -41,6 +41,9 @@ fn closed(device: &str, why: impl std::fmt::Display) -> DriverError {
     }
 }
 
+/// The name [`Client::check`]'s RPC goes by in errors.
+pub const SESSION_CHECK: &str = "session check";
+
 impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
     /// Exchanges hellos within `timeout` and picks the framing (base:1.1
     /// chunks when the server offers it).
@@ -173,6 +176,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Client<S> {
                 command: name.to_string(),
                 timeout,
             })?
+    }
+
+    /// Sends a no-op RPC (`get-config` of running, filtered to nothing) and
+    /// waits `within` for its reply: any reply, data or error, shows the
+    /// server reads this session's RPCs.
+    ///
+    /// # Errors
+    /// [`DriverError::CommandTimeout`] naming [`SESSION_CHECK`]; [`DriverError::Connect`]
+    /// when the session breaks.
+    pub async fn check(&mut self, within: Duration) -> Result<(), DriverError> {
+        let timeout = std::mem::replace(&mut self.timeout, within);
+        let reply = self
+            .rpc(
+                SESSION_CHECK,
+                r#"<get-config><source><running/></source><filter type="subtree"><naas-session-check xmlns="urn:naas:session-check"/></filter></get-config>"#,
+            )
+            .await;
+        self.timeout = timeout;
+        reply.map(|_| ())
     }
 
     /// Like [`Client::rpc`], mapping `<rpc-error>` to the contract's errors
@@ -333,6 +355,42 @@ mod tests {
             matches!(&e, Err(DriverError::CommandTimeout { device, command, .. }) if device == "r1" && command == "commit"),
             "{e:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_session_check_passes_on_any_reply_and_names_itself_when_none_comes() {
+        // Any reply, an error included, shows the server reads the session.
+        let (c, s) = tokio::io::duplex(1 << 16);
+        let unknown = reply(
+            "<rpc-error><error-type>application</error-type><error-tag>unknown-namespace</error-tag><error-severity>error</error-severity></rpc-error>",
+            "{id}",
+        );
+        tokio::spawn(server(s, true, vec![unknown, reply("<ok/>", "{id}")]));
+        let mut client = Client::start(c, "r3", Duration::from_secs(5), Limits::default())
+            .await
+            .unwrap();
+        client.check(Duration::from_secs(5)).await.unwrap();
+        assert_eq!(client.rpc("lock", "<lock/>").await.unwrap(), Reply::Ok);
+
+        // A server that lost the session (it answers only an older id): the
+        // check times out, naming itself, after `within`, and the RPC
+        // timeout is the client's again.
+        let (c, s) = tokio::io::duplex(1 << 16);
+        tokio::spawn(server(s, true, vec![reply("<ok/>", "{old}")]));
+        let mut client = Client::start(c, "r4", Duration::from_secs(60), Limits::default())
+            .await
+            .unwrap();
+        let e = tokio::time::timeout(
+            Duration::from_secs(30),
+            client.check(Duration::from_millis(200)),
+        )
+        .await
+        .expect("the check ends after its own deadline");
+        assert!(
+            matches!(&e, Err(DriverError::CommandTimeout { command, timeout, .. }) if command == SESSION_CHECK && *timeout == Duration::from_millis(200)),
+            "{e:?}"
+        );
+        assert_eq!(client.timeout, Duration::from_secs(60));
     }
 
     #[tokio::test]

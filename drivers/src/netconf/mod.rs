@@ -88,25 +88,56 @@ impl NetconfDriver {
         Self { options }
     }
 
-    /// Connects, opens the `netconf` subsystem and exchanges hellos.
+    /// Connects, opens the `netconf` subsystem, exchanges hellos and checks
+    /// that the server answers the session's RPCs.
+    ///
+    /// A server can miss the first RPC of a session: yuma123's netconfd,
+    /// when that RPC reaches it together with the client's hello, reads it
+    /// with the hello's framing and never answers (seen about once in a
+    /// hundred sessions on a loaded machine). So a no-op RPC goes first; a
+    /// session that does not answer it within [`FIRST_REPLY`] (or the RPC
+    /// timeout, if shorter) is dropped and opened anew, once.
     ///
     /// # Errors
     /// [`DriverError::Connect`] / [`DriverError::HostKeyMismatch`] from the SSH
-    /// layer; [`DriverError::CommandTimeout`] (`hello`) when the device says
+    /// layer; [`DriverError::CommandTimeout`] (`hello`, or `session check`
+    /// when the second session does not answer either) when the device says
     /// nothing in time.
     pub async fn connect(&self, target: &Target) -> Result<SshNetconfSession, DriverError> {
+        let first = self.options.rpc_timeout.min(FIRST_REPLY);
+        match self.connect_checked(target, first).await {
+            Err(DriverError::CommandTimeout { command, .. })
+                if command == client::SESSION_CHECK =>
+            {
+                tracing::warn!(device = %target.device, "the NETCONF session did not answer its first RPC within {first:?}; opening another");
+                self.connect_checked(target, self.options.rpc_timeout).await
+            }
+            other => other,
+        }
+    }
+
+    async fn connect_checked(
+        &self,
+        target: &Target,
+        within: Duration,
+    ) -> Result<SshNetconfSession, DriverError> {
         let connection = ssh::connect(target, &self.options.ssh).await?;
         let channel = connection.subsystem("netconf").await?;
-        let client = client::Client::start(
+        let mut client = client::Client::start(
             channel.into_stream(),
             &target.device,
             self.options.rpc_timeout,
             self.options.limits,
         )
         .await?;
+        client.check(within).await?;
         Ok(NetconfSession::new(client, Some(Box::new(connection))))
     }
 }
+
+/// How long the first reply of a NETCONF session may take before the
+/// session is taken for one the server lost (see [`NetconfDriver::connect`]).
+pub const FIRST_REPLY: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl Driver for NetconfDriver {
