@@ -11,7 +11,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/naas/target}"
 # (env!("CARGO_MANIFEST_DIR")), and cargo does not rebuild it when the same
 # sources sit in another checkout with older timestamps: it would read the
 # other checkout's test data. So when another checkout used the target
-# directory last, this checkout's sources are touched, and cargo builds its
+# directory last, this checkout's sources are touched, so that cargo compiles its
 # crates anew (dependencies and incremental caches stay).
 naas_checkout_owns_target() {
   local root mark
